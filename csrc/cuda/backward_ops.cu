@@ -1,0 +1,8 @@
+// CUDA kernels of the backward operators: op_backward, op_primitive_backward.
+#include "elementwise.cuh"
+
+#include <surrogate_ext/ops.h>
+
+TORCH_LIBRARY_IMPL(surrogate_ext, CUDA, m) {
+  surrogate_ext::register_backward_ops<surrogate_ext::cuda::Backend>(m);
+}

@@ -1,0 +1,59 @@
+#pragma once
+// The few math functions the surrogates use, wrapped once so that a portability fix is made in
+// one place. Math<V> is specialised for the scalar opmath types (float, double), for both host and
+// device; a CPU SIMD vector type can get its own specialisation without touching the surrogates.
+//
+// The surrogates call Math<V>::f(x) with V a template parameter, so the lookup is deferred to
+// instantiation and a specialisation declared after surrogates.h is still found.
+
+#include <c10/macros/Macros.h>
+
+#include <cmath>
+
+namespace surrogate_ext {
+
+template <class V>
+struct Math;
+
+namespace detail {
+// Overloads per precision: the float ones call the single-precision C functions, which exist on
+// the host (libm) and on the device (CUDA's math library).
+#define SURROGATE_EXT_UNARY_MATH(name, float_fn, double_fn)                              \
+  C10_HOST_DEVICE inline float name(float x) { return ::float_fn(x); }                 \
+  C10_HOST_DEVICE inline double name(double x) { return ::double_fn(x); }
+SURROGATE_EXT_UNARY_MATH(abs_, fabsf, fabs)
+SURROGATE_EXT_UNARY_MATH(exp_, expf, exp)
+SURROGATE_EXT_UNARY_MATH(log_, logf, log)
+SURROGATE_EXT_UNARY_MATH(log1p_, log1pf, log1p)
+SURROGATE_EXT_UNARY_MATH(atan_, atanf, atan)
+SURROGATE_EXT_UNARY_MATH(erfc_, erfcf, erfc)
+SURROGATE_EXT_UNARY_MATH(sin_, sinf, sin)
+SURROGATE_EXT_UNARY_MATH(cos_, cosf, cos)
+#undef SURROGATE_EXT_UNARY_MATH
+C10_HOST_DEVICE inline float pow_(float x, float y) { return ::powf(x, y); }
+C10_HOST_DEVICE inline double pow_(double x, double y) { return ::pow(x, y); }
+}  // namespace detail
+
+// Scalar opmath types. `where(c, a, b)` is the branch-free select the surrogates use for their
+// piecewise definitions; on a vector type it becomes a blend.
+template <class T>
+struct ScalarMath {
+  static C10_HOST_DEVICE T abs(T x) { return detail::abs_(x); }
+  static C10_HOST_DEVICE T exp(T x) { return detail::exp_(x); }
+  static C10_HOST_DEVICE T log(T x) { return detail::log_(x); }
+  static C10_HOST_DEVICE T log1p(T x) { return detail::log1p_(x); }
+  static C10_HOST_DEVICE T atan(T x) { return detail::atan_(x); }
+  static C10_HOST_DEVICE T erfc(T x) { return detail::erfc_(x); }
+  static C10_HOST_DEVICE T sin(T x) { return detail::sin_(x); }
+  static C10_HOST_DEVICE T cos(T x) { return detail::cos_(x); }
+  static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }
+  static C10_HOST_DEVICE T where(bool c, T a, T b) { return c ? a : b; }
+  static C10_HOST_DEVICE T sigmoid(T x) { return T(1) / (T(1) + detail::exp_(-x)); }
+};
+
+template <>
+struct Math<float> : ScalarMath<float> {};
+template <>
+struct Math<double> : ScalarMath<double> {};
+
+}  // namespace surrogate_ext

@@ -1,0 +1,42 @@
+// The one TORCH_LIBRARY block: every schema, generated from the table in surrogates.h.
+// Kernels register themselves per backend: cpu/, cuda/, autograd/.
+
+#include <surrogate_ext/build_info.h>
+#include <surrogate_ext/surrogates.h>
+
+#include <torch/library.h>
+#include <torch/version.h>
+
+#include <string>
+
+namespace surrogate_ext {
+
+std::string build_info() {
+  std::string info = "torch_version=" + std::to_string(TORCH_VERSION_MAJOR) + "." +
+                     std::to_string(TORCH_VERSION_MINOR) + "." +
+                     std::to_string(TORCH_VERSION_PATCH);
+#ifdef SURROGATE_EXT_WITH_CUDA
+  info += ";" + cuda_build_info();
+#else
+  info += ";cuda=0";
+#endif
+  return info;
+}
+
+}  // namespace surrogate_ext
+
+TORCH_LIBRARY(surrogate_ext, m) {
+  // Fake (meta) kernels are registered in Python, by this module, from the registry.
+  m.set_python_module("surrogate_ext._fake");
+  const std::vector<at::Tag> tags = {at::Tag::pt2_compliant_tag};
+  m.def("heaviside(Tensor x) -> Tensor", tags);
+#define SURROGATE_EXT_DEFINE_SCHEMAS(op, Functor, params)                                    \
+  m.def(#op "(Tensor x, " params ") -> Tensor", tags);                                     \
+  m.def(#op "_primitive(Tensor x, " params ") -> Tensor", tags);                           \
+  m.def(#op "_backward(Tensor grad_output, Tensor x, " params ") -> Tensor", tags);        \
+  m.def(#op "_primitive_backward(Tensor grad_output, Tensor x, " params ") -> Tensor", tags);
+  SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_SCHEMAS)
+#undef SURROGATE_EXT_DEFINE_SCHEMAS
+  // "torch_version=2.14.1;cuda=1;cuda_version=13000;cuda_archs=900"
+  m.def("build_info() -> str", &surrogate_ext::build_info);
+}

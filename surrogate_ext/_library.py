@@ -1,0 +1,36 @@
+"""Loads the compiled operator library and reports how it was built."""
+from __future__ import annotations
+
+import torch
+
+try:
+    from . import _C  # noqa: F401  (loading the shared library runs the TORCH_LIBRARY registrations)
+except ImportError as e:
+    raise ImportError(
+        "surrogate_ext: the compiled library surrogate_ext._C is missing or does not load "
+        f"({e}). Build it against the torch you import with "
+        "`pip install --no-build-isolation .` (or `python setup.py build_ext --inplace`)."
+    ) from e
+
+
+def library_path() -> str:
+    """Path of the shared library holding the ``surrogate_ext`` operators.
+
+    A process that loads a saved TorchScript model using these operators must load it first:
+    ``import surrogate_ext``, or ``torch.ops.load_library(surrogate_ext.library_path())``.
+    """
+    return _C.__file__
+
+
+def build_info() -> dict:
+    """What the library was built with.
+
+    Returns ``{"torch_version": "2.14.1", "cuda": True, "cuda_version": "13000",
+    "cuda_archs": ["900"]}``; ``cuda`` is False (and the last two keys absent) in a CPU-only build.
+    """
+    fields = dict(item.split("=", 1) for item in torch.ops.surrogate_ext.build_info().split(";"))
+    info = {"torch_version": fields["torch_version"], "cuda": fields["cuda"] == "1"}
+    if info["cuda"]:
+        info["cuda_version"] = fields["cuda_version"]
+        info["cuda_archs"] = fields["cuda_archs"].split(",")
+    return info

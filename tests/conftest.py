@@ -1,0 +1,95 @@
+"""Shared parametrization: every test runs over the registry, never per surrogate by hand."""
+import math
+
+import pytest
+import torch
+
+import surrogate_ext
+from surrogate_ext import registry
+
+DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+# Non-default parameters for each surrogate (the defaults are tested too).
+OTHER_PARAMS = {
+    "piecewise_quadratic": (0.5,), "piecewise_exp": (3.0,), "sigmoid": (2.0,), "soft_sign": (4.0,),
+    "atan": (3.0,), "nonzero_sign_log_abs": (2.5,), "erf": (0.75,),
+    "piecewise_leaky_relu": (0.5, 0.1), "squarewave_fourier_series": (4, 6.0),
+    "s2nn": (2.0, 0.5), "q_pseudo_spike": (3.0,),
+}
+
+
+def _param_sets():
+    for entry in registry.SURROGATES:
+        yield pytest.param(entry, entry.defaults, id=f"{entry.op}-default")
+        yield pytest.param(entry, OTHER_PARAMS[entry.op], id=f"{entry.op}-other")
+
+
+def param_sets():
+    return list(_param_sets())
+
+
+def breakpoints(entry, params):
+    """Where the surrogate's piecewise definition switches branch."""
+    named = dict(zip(entry.param_names, params))
+    points = [0.0]
+    if entry.op == "piecewise_quadratic":
+        points += [1 / named["alpha"], -1 / named["alpha"]]
+    if entry.op == "piecewise_leaky_relu":
+        points += [named["w"], -named["w"]]
+    if entry.op == "s2nn":
+        points += [-1.0]
+    return points
+
+
+def edge_values(entry, params):
+    """0, the breakpoints, +-0.25, +-0.75, +-inf, NaN, large magnitudes and a random spread."""
+    special = breakpoints(entry, params) + [0.25, -0.25, 0.75, -0.75, 1e4, -1e4, 1e30, -1e30,
+                                            math.inf, -math.inf, math.nan, -0.0]
+    gen = torch.Generator().manual_seed(0)
+    return torch.cat([torch.tensor(special, dtype=torch.float64),
+                      torch.randn(500, generator=gen, dtype=torch.float64) * 2])
+
+
+TOLERANCES = {  # (rtol, atol) of a native result against the float64 oracle
+    torch.float64: (1e-9, 1e-12),
+    torch.float32: (2e-5, 2e-6),
+    torch.float16: (2e-3, 1e-4),
+    torch.bfloat16: (1.6e-2, 1e-3),
+}
+
+
+def assert_close_to_oracle(actual, x, oracle, *, what=""):
+    """Compares a native result (in x's dtype) with oracle(x in float64).
+
+    The tolerance is rtol/atol of the dtype, plus, for |x| >= 8 (past every breakpoint), the
+    oracle's own change when x moves by up to 32 ulps: there a periodic surrogate's argument
+    ((2i-1) omega x) loses its low digits to rounding in float32, which no implementation avoids.
+    """
+    rtol, atol = TOLERANCES[x.dtype]
+    x64 = x.double()
+    expected = oracle(x64)
+    eps = torch.finfo(x.dtype).eps
+    sensitivity = torch.zeros_like(expected)
+    far = x64.abs() >= 8
+    if far.any():
+        for f in [1 + k * eps for k in (1, 2, 4, 8, 16, 32, -1, -2, -4, -8, -16, -32)]:
+            sensitivity = torch.maximum(sensitivity, (oracle(x64 * f) - expected).abs().nan_to_num(0.0))
+        sensitivity = torch.where(far, sensitivity, torch.zeros_like(sensitivity))
+    # The oracle rounded to x's dtype is what an exact implementation would return.
+    expected_rounded = expected.to(x.dtype).double()
+    got = actual.double()
+    err = (got - expected_rounded).abs()
+    bound = atol + rtol * expected_rounded.abs() + sensitivity
+    same_nan = got.isnan() == expected_rounded.isnan()
+    both_inf_equal = (got == expected_rounded)
+    ok = same_nan & (got.isnan() | both_inf_equal | (err <= bound))
+    if not bool(ok.all()):
+        i = int((~ok).nonzero()[0])
+        raise AssertionError(f"{what}: {int((~ok).sum())} mismatches; first at x={x64.flatten()[i].item()!r}: "
+                             f"native={got.flatten()[i].item()!r} oracle={expected_rounded.flatten()[i].item()!r} "
+                             f"(bound {bound.flatten()[i].item():.3g})")
+
+
+def op(name):
+    return getattr(torch.ops.surrogate_ext, name)

@@ -1,0 +1,110 @@
+"""Native operators against the float64 reference, for every surrogate, dtype, layout and edge value."""
+import pytest
+import torch
+
+from conftest import DEVICES, DTYPES, assert_close_to_oracle, edge_values, op, param_sets
+
+
+def layouts(x):
+    """The same values as x (1-d, n elements) in several memory layouts."""
+    n = x.numel()
+    yield "contiguous", x
+    yield "zero-dim", x[0].clone()
+    yield "empty", x[:0].reshape(0, 3)
+    m = n - n % 4
+    yield "transposed", x[:m].reshape(4, m // 4).t()
+    yield "strided", torch.stack([x, torch.zeros_like(x)], 1)[:, 0]
+
+
+def _apply(fn, t, *args):
+    return fn(t, *args)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_forward_and_backward_match_reference(entry, params, dtype, device):
+    values = edge_values(entry, params).to(dtype).to(device)
+    for layout, x in layouts(values):
+        what = f"{entry.op}{params} {dtype} {layout}"
+        spikes = op(entry.op)(x, *params)
+        assert spikes.shape == x.shape and spikes.dtype == dtype
+        assert torch.equal(spikes, (x >= 0).to(dtype)), f"{what}: spiking forward is not heaviside"
+        assert_close_to_oracle(op(entry.op + "_primitive")(x, *params), x,
+                               lambda t: entry.primitive(t, *params), what=what + " primitive")
+        g = torch.linspace(-1, 1, x.numel(), dtype=torch.float64).reshape(x.shape).to(dtype).to(device)
+        assert_close_to_oracle(op(entry.op + "_backward")(g, x, *params), x,
+                               lambda t: g.double() * entry.grad(t, *params), what=what + " backward")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_expanded_grad_output(entry, params, device):
+    """.sum().backward() hands the backward a grad_output with stride 0."""
+    x = torch.randn(5, 7, dtype=torch.float64, device=device, requires_grad=True)
+    op(entry.op)(x, *params).sum().backward()
+    torch.testing.assert_close(x.grad, entry.grad(x.detach(), *params), rtol=1e-12, atol=1e-12)
+    g = torch.ones((), dtype=torch.float64, device=device).expand(5, 7)
+    assert g.stride() == (0, 0)
+    torch.testing.assert_close(op(entry.op + "_backward")(g, x.detach(), *params),
+                               entry.grad(x.detach(), *params), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_heaviside_is_bit_exact(dtype, device):
+    x = torch.tensor([0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0, float("inf"), -float("inf"), float("nan")],
+                     dtype=torch.float64).to(dtype).to(device)
+    x = torch.cat([x, torch.randn(1000, device=device).to(dtype)])
+    y = torch.ops.surrogate_ext.heaviside(x)
+    assert y.dtype == dtype
+    assert torch.equal(y, (x >= 0).to(dtype))
+    assert y[-1001].item() == 0.0  # NaN gives 0
+
+
+def test_heaviside_is_not_differentiable():
+    x = torch.randn(4, requires_grad=True)
+    assert not torch.ops.surrogate_ext.heaviside(x).requires_grad
+
+
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_primitive_gradcheck(entry, params):
+    x = torch.randn(64, dtype=torch.float64)
+    # keep away from the breakpoints, where the primitive is not differentiable
+    from conftest import breakpoints
+    for b in breakpoints(entry, params):
+        x = torch.where((x - b).abs() < 1e-3, x + 3e-3, x)
+    x.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: op(entry.op + "_primitive")(t, *params), (x,))
+
+
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_primitive_backward_is_autograd_of_reference_primitive(entry, params):
+    x = (torch.randn(256, dtype=torch.float64) * 2).requires_grad_(True)
+    entry.primitive(x, *params).sum().backward()
+    expected = x.grad.clone()
+    x.grad = None
+    op(entry.op + "_primitive")(x, *params).sum().backward()
+    torch.testing.assert_close(x.grad, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_spiking_gradient_equals_primitive_gradient(entry, params):
+    """The surrogate gradient is the derivative of the primitive (within 1e-4: S2NN's
+    primitive carries a 1e-5 inside its log)."""
+    x = torch.tensor([-0.75, -0.25, 0.25, 0.75] + torch.linspace(-2, 2, 101).tolist(),
+                     dtype=torch.float64, requires_grad=True)
+    op(entry.op)(x, *params).sum().backward()
+    spiking_grad = x.grad.clone()
+    x.grad = None
+    op(entry.op + "_primitive")(x, *params).sum().backward()
+    torch.testing.assert_close(spiking_grad, x.grad, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("suffix", ["", "_primitive"])
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_double_backward_raises(entry, params, suffix):
+    x = torch.randn(8, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(op(entry.op + suffix)(x, *params).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="double backward is not supported"):
+        g.sum().backward()
