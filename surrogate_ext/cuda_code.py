@@ -29,7 +29,7 @@ def float_literal(v) -> str:
     if math.isinf(v):
         return "INFINITY" if v > 0 else "(-INFINITY)"
     text = repr(v) + "f"
-    return f"({text})" if v < 0 else text
+    return f"({text})" if math.copysign(1.0, v) < 0 else text
 
 
 _L = float_literal
@@ -53,58 +53,56 @@ def _fp32(op):
 
 
 @_fp32("piecewise_quadratic")
-def _(x, p, alpha):
+def _piecewise_quadratic(x, p, alpha):
     return ([f"const float {p}_x_abs = fabsf({x});"],
             f"{p}_x_abs > {_L(1 / alpha)} ? 0.0f : {_L(alpha)} - {_L(alpha * alpha)} * {p}_x_abs")
 
 
 @_fp32("piecewise_exp")
-def _(x, p, alpha):
+def _piecewise_exp(x, p, alpha):
     return [], f"{_L(alpha / 2)} * expf({_L(-alpha)} * fabsf({x}))"
 
 
-def _sigmoid_grad(x, p, alpha):
+@_fp32("sigmoid")
+def _sigmoid(x, p, alpha):
     # alpha s (1 - s) with s = sigmoid(alpha x), as alpha e / (1 + e)^2, e = exp(-alpha |x|):
     # no cancellation in 1 - s, and no inf / inf for large |x|.
     return ([f"const float {p}_e = expf({_L(-alpha)} * fabsf({x}));"],
             f"{_L(alpha)} * {p}_e / ((1.0f + {p}_e) * (1.0f + {p}_e))")
 
 
-_fp32("sigmoid")(_sigmoid_grad)
-
-
 @_fp32("soft_sign")
-def _(x, p, alpha):
+def _soft_sign(x, p, alpha):
     return ([f"const float {p}_d = {_L(1 / alpha)} + fabsf({x});"],
             f"1.0f / ({_L(2 * alpha)} * {p}_d * {p}_d)")
 
 
 @_fp32("atan")
-def _(x, p, alpha):
+def _atan(x, p, alpha):
     return ([f"const float {p}_kx = {_L(math.pi / 2 * alpha)} * {x};"],
             f"{_L(alpha / 2)} / (1.0f + {p}_kx * {p}_kx)")
 
 
 @_fp32("nonzero_sign_log_abs")
-def _(x, p, alpha):
+def _nonzero_sign_log_abs(x, p, alpha):
     return [], f"1.0f / ({_L(1 / alpha)} + fabsf({x}))"
 
 
 @_fp32("erf")
-def _(x, p, alpha):
+def _erf(x, p, alpha):
     return ([f"const float {p}_ax = {_L(alpha)} * {x};"],
             f"{_L(alpha / math.sqrt(math.pi))} * expf(-({p}_ax * {p}_ax))")
 
 
 @_fp32("piecewise_leaky_relu")
-def _(x, p, w, c):
+def _piecewise_leaky_relu(x, p, w, c):
     return [], f"fabsf({x}) < {_L(w)} ? {_L(1 / (2 * w))} : {_L(c)}"
 
 
 @_fp32("squarewave_fourier_series")
-def _(x, p, n, T_period):
+def _squarewave_fourier_series(x, p, n, T_period):
     if n == 1:
-        return [], "0.0f"
+        return [f"(void){x};"], "0.0f"
     # g' has period T: reduce x exactly first, so that large |x| keeps float accuracy;
     # then cos((2i-1) w x) = cospi((2i-1) (2/T) r), which needs no rounded pi.
     terms = " + ".join(f"cospif({_L((2 * i - 1) * 2 / T_period)} * {p}_r)" for i in range(1, n))
@@ -113,13 +111,13 @@ def _(x, p, n, T_period):
 
 
 @_fp32("s2nn")
-def _(x, p, alpha, beta):
-    lines, sigmoid = _sigmoid_grad(x, p, alpha)
+def _s2nn(x, p, alpha, beta):
+    lines, sigmoid = _sigmoid(x, p, alpha)
     return lines, f"{x} < 0.0f ? {sigmoid} : {_L(beta)} / ({x} + 1.0f)"
 
 
 @_fp32("q_pseudo_spike")
-def _(x, p, alpha):
+def _q_pseudo_spike(x, p, alpha):
     return [], f"powf(1.0f + {_L(2 / (alpha - 1))} * fabsf({x}), {_L(-alpha)})"
 
 
