@@ -2,8 +2,9 @@
 # Sets up a virtual environment, builds surrogate_ext against torch, then runs a job.
 #
 #   bash dev.sh selfcheck   # the main job: native operators vs the reference, as a table
-#   bash dev.sh test        # the test suite (pytest)
+#   bash dev.sh test        # the test suite: pytest, then the C++ build and its ctest
 #   bash dev.sh build       # set up and build only
+#   bash dev.sh cpp         # the C++ (CMake) build, its ctest and install only
 #
 # SURROGATE_EXT_TORCH=cuda (default) uses torch 2.14.1, a CUDA 13.0 build: the CUDA kernels are
 # compiled too when nvcc is found (CUDA_HOME, default /usr/local/cuda), GPU or not.
@@ -29,7 +30,8 @@ fi
 py="$venv/bin/python"
 if [ ! -f "$venv/.deps-installed" ]; then
   "$py" -m pip install -q --upgrade pip
-  "$py" -m pip install -q "$torch_req" numpy ninja "setuptools>=64" wheel pytest hypothesis
+  "$py" -m pip install -q "$torch_req" numpy ninja "setuptools>=64" wheel pytest hypothesis \
+    cmake==3.31.10
   # SpikingJelly 0.0.0.0.14 is pure Python; its own requirements (torchvision, scipy, ...) are not
   # needed for the surrogate module the parity tests import.
   "$py" -m pip install -q --no-deps spikingjelly==0.0.0.0.14
@@ -51,9 +53,31 @@ else
   "$py" setup.py -q build_ext --inplace  # incremental
 fi
 
+# The plain shared library for C++ users, the example program, its ctest (which scripts a model
+# in Python and compares the C++ results with Python's) and the install, in build-cpp-<flavour>.
+cpp() {
+  local dir="build-cpp-$flavour"
+  local args=(-DCMAKE_PREFIX_PATH="$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+              -DPython3_EXECUTABLE="$PWD/$py")
+  if [ "$flavour" = cuda ] && [ -n "${CUDA_HOME:-}" ]; then
+    local nvrtc
+    nvrtc="$("$py" -c 'import glob, os, nvidia; print(sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "lib", "libnvrtc.so.*")))[0])')"
+    local archs  # "8.0;9.0+PTX" -> "80;90"
+    archs="$("$py" -c 'import sys; print(";".join(a.split("+")[0].replace(".", "") for a in sys.argv[1].split(";")))' "${TORCH_CUDA_ARCH_LIST:-9.0}")"
+    args+=(-DCUDA_TOOLKIT_ROOT_DIR="$CUDA_HOME" -DCMAKE_CUDA_COMPILER="$CUDA_HOME/bin/nvcc"
+           -DCUDA_nvrtc_LIBRARY="$nvrtc" -DCMAKE_CUDA_ARCHITECTURES="$archs")
+  fi
+  "$venv/bin/cmake" -S . -B "$dir" "${args[@]}" >/dev/null
+  "$venv/bin/cmake" --build "$dir" -j "$(nproc)"
+  "$venv/bin/ctest" --test-dir "$dir" --output-on-failure
+  "$venv/bin/cmake" --install "$dir" --prefix "$dir/install" >/dev/null
+  echo "C++ library and headers installed in $dir/install"
+}
+
 case "$job" in
   build) ;;
   selfcheck) "$py" -m surrogate_ext.selfcheck "$@" ;;
-  test) "$py" -m pytest -q "$@" ;;
-  *) echo "unknown job '$job': use selfcheck, test or build" >&2; exit 2 ;;
+  test) "$py" -m pytest -q "$@"; cpp ;;
+  cpp) cpp ;;
+  *) echo "unknown job '$job': use selfcheck, test, build or cpp" >&2; exit 2 ;;
 esac
