@@ -14,7 +14,8 @@ namespace surrogate_ext {
 std::string build_info() {
   std::string info = "torch_version=" + std::to_string(TORCH_VERSION_MAJOR) + "." +
                      std::to_string(TORCH_VERSION_MINOR) + "." +
-                     std::to_string(TORCH_VERSION_PATCH);
+                     std::to_string(TORCH_VERSION_PATCH) +
+                     ";cpu_capability=" + cpu_capability();
 #ifdef SURROGATE_EXT_WITH_CUDA
   info += ";" + cuda_build_info();
 #else
@@ -37,6 +38,6 @@ TORCH_LIBRARY(surrogate_ext, m) {
   m.def(#op "_primitive_backward(Tensor grad_output, Tensor x, " params ") -> Tensor", tags);
   SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_SCHEMAS)
 #undef SURROGATE_EXT_DEFINE_SCHEMAS
-  // "torch_version=2.14.1;cuda=1;cuda_version=13000;cuda_archs=900"
+  // "torch_version=2.14.1;cpu_capability=avx2;cuda=1;cuda_version=13000;cuda_archs=900"
   m.def("build_info() -> str", &surrogate_ext::build_info);
 }

@@ -25,11 +25,14 @@ def library_path() -> str:
 def build_info() -> dict:
     """What the library was built with.
 
-    Returns ``{"torch_version": "2.14.1", "cuda": True, "cuda_version": "13000",
-    "cuda_archs": ["900"]}``; ``cuda`` is False (and the last two keys absent) in a CPU-only build.
+    Returns ``{"torch_version": "2.14.1", "cpu_capability": "avx2", "cuda": True,
+    "cuda_version": "13000", "cuda_archs": ["900"]}``. ``cpu_capability`` names the CPU kernels in
+    use ("avx2", or "default" without AVX2/FMA or with ``ATEN_CPU_CAPABILITY=default``); ``cuda``
+    is False (and the last two keys absent) in a CPU-only build.
     """
     fields = dict(item.split("=", 1) for item in torch.ops.surrogate_ext.build_info().split(";"))
-    info = {"torch_version": fields["torch_version"], "cuda": fields["cuda"] == "1"}
+    info = {"torch_version": fields["torch_version"], "cpu_capability": fields["cpu_capability"],
+            "cuda": fields["cuda"] == "1"}
     if info["cuda"]:
         info["cuda_version"] = fields["cuda_version"]
         info["cuda_archs"] = fields["cuda_archs"].split(",")

@@ -50,6 +50,7 @@ def test_build_info():
     info = surrogate_ext.build_info()
     assert info["torch_version"] == re.match(r"\d+\.\d+\.\d+", torch.__version__).group(0)
     assert info["cuda"] == (torch.version.cuda is not None and "cuda_archs" in info)
+    assert info["cpu_capability"] in ("avx2", "default")
     if info["cuda"]:
         assert all(a.isdigit() for a in info["cuda_archs"])
 

@@ -1,7 +1,15 @@
 #pragma once
 // CPU elementwise maps over any shape and strides (TensorIterator), multithreaded with
 // at::parallel_for (TensorIterator::for_each), math in at::opmath_type<scalar_t>.
+// Contiguous runs (and a broadcast grad_output, stride 0) take a SIMD path: at::vec vectors of
+// the opmath type, half types loaded, converted to float, computed and converted back in vectors.
+// Other strides take a scalar loop over the same functors.
 // The output is always a new contiguous tensor shaped like x, as the fake kernels declare.
+//
+// This header is compiled once per CPU capability (see capability_avx2.h): everything here is in
+// namespace CPU_CAPABILITY.
+
+#include "vec_math.h"
 
 #include <surrogate_ext/dispatch.h>
 
@@ -9,13 +17,52 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 
-namespace surrogate_ext::cpu {
+#include <type_traits>
 
-inline at::Tensor empty_output(const at::Tensor& x) {
-  return at::empty(x.sizes(), x.options(), at::MemoryFormat::Contiguous);
+namespace surrogate_ext::cpu::CPU_CAPABILITY {
+
+template <class scalar_t>
+constexpr bool is_reduced_float = std::is_same_v<scalar_t, c10::Half> || std::is_same_v<scalar_t, c10::BFloat16>;
+
+// Applies `compute(opmath vector...) -> opmath vector` to n elements: `load(i, count)` gives the
+// inputs at element i as vectors of the storage type, the result is stored at y + i.
+template <class scalar_t, class Load, class Compute>
+inline void simd_map(scalar_t* y, int64_t n, Load load, Compute compute) {
+  using Vec = at::vec::Vectorized<scalar_t>;
+  constexpr int64_t step = Vec::size();
+  int64_t i = 0;
+  auto body = [&](int64_t count) {
+    if constexpr (is_reduced_float<scalar_t>) {
+      auto result = std::apply(
+          [&](auto... inputs) {
+            auto lo_hi = std::make_tuple(at::vec::convert_to_float<scalar_t>(inputs)...);
+            auto lo = std::apply([&](auto... p) { return compute(std::get<0>(p)...); }, lo_hi);
+            auto hi = std::apply([&](auto... p) { return compute(std::get<1>(p)...); }, lo_hi);
+            return at::vec::convert_from_float<scalar_t>(lo, hi);
+          },
+          load(i, count));
+      result.store(y + i, count);
+    } else {
+      std::apply(compute, load(i, count)).store(y + i, count);
+    }
+  };
+  for (; i + step <= n; i += step) body(step);
+  if (i < n) body(n - i);
+}
+
+template <class scalar_t>
+inline at::vec::Vectorized<scalar_t> load_vec(const char* base, int64_t stride, int64_t i, int64_t count) {
+  using Vec = at::vec::Vectorized<scalar_t>;
+  const auto* p = reinterpret_cast<const scalar_t*>(base);
+  if (stride == 0) return Vec(p[0]);  // broadcast, e.g. the grad_output of .sum().backward()
+  return Vec::loadu(p + i, count);
 }
 
 struct Backend {
+  static at::Tensor empty_output(const at::Tensor& x) {
+    return at::empty(x.sizes(), x.options(), at::MemoryFormat::Contiguous);
+  }
+
   // y = Fn(s, x) with s = S<opmath>(a...)
   template <class Fn, template <class> class S, class... A>
   static at::Tensor map_unary(const at::Tensor& x, A... a) {
@@ -26,6 +73,15 @@ struct Backend {
       using opmath_t = at::opmath_type<scalar_t>;
       const S<opmath_t> s(a...);
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+        constexpr int64_t size = sizeof(scalar_t);
+        if (strides[0] == size && strides[1] == size) {
+          simd_map(reinterpret_cast<scalar_t*>(data[0]), n,
+                   [&](int64_t i, int64_t count) {
+                     return std::make_tuple(load_vec<scalar_t>(data[1], size, i, count));
+                   },
+                   [&](auto xv) { return Fn::apply(s, xv); });
+          return;
+        }
         for (int64_t i = 0; i < n; ++i) {
           const auto xv = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
           *reinterpret_cast<scalar_t*>(data[0] + i * strides[0]) =
@@ -47,6 +103,16 @@ struct Backend {
       using opmath_t = at::opmath_type<scalar_t>;
       const S<opmath_t> s(a...);
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+        constexpr int64_t size = sizeof(scalar_t);
+        if (strides[0] == size && (strides[1] == size || strides[1] == 0) && strides[2] == size) {
+          simd_map(reinterpret_cast<scalar_t*>(data[0]), n,
+                   [&](int64_t i, int64_t count) {
+                     return std::make_tuple(load_vec<scalar_t>(data[1], strides[1], i, count),
+                                            load_vec<scalar_t>(data[2], size, i, count));
+                   },
+                   [&](auto gv, auto xv) { return gv * Fn::apply(s, xv); });
+          return;
+        }
         for (int64_t i = 0; i < n; ++i) {
           const auto gv = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
           const auto xv = *reinterpret_cast<const scalar_t*>(data[2] + i * strides[2]);
@@ -59,4 +125,4 @@ struct Backend {
   }
 };
 
-}  // namespace surrogate_ext::cpu
+}  // namespace surrogate_ext::cpu::CPU_CAPABILITY

@@ -1,0 +1,246 @@
+"""ONNX export for inference: trained spiking models run in onnxruntime with the same outputs.
+
+Needs the test extra's onnx, onnxruntime and onnxscript; skipped where they are missing.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")  # torch.onnx.export(dynamo=True) needs it
+
+import surrogate_ext  # noqa: E402
+import surrogate_ext.onnx as surrogate_onnx  # noqa: E402
+from surrogate_ext import registry  # noqa: E402
+
+from conftest import OTHER_PARAMS, assert_close_to_oracle, edge_values, op, param_sets  # noqa: E402
+
+EXPORT_BATCH, RUN_BATCH = 4, 9  # export at one batch size, run at another (dynamic batch)
+N_IN, N_HIDDEN, N_OUT, T_STEPS = 6, 16, 5, 5
+RTOL, ATOL = 1e-5, 1e-6  # float32: onnxruntime's kernels vs torch's
+FORWARD_OPS = 1 + 2 * len(registry.SURROGATES)  # heaviside, then <op> and <op>_primitive per row
+
+
+def surrogate_module(entry, params, spiking):
+    return getattr(surrogate_ext, entry.cls)(*params, spiking=spiking)
+
+
+class SpikingMLP(torch.nn.Module):
+    """Linear -> spiking surrogate -> Linear -> the same surrogate with spiking=False."""
+
+    def __init__(self, entry, params):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(N_IN, N_HIDDEN)
+        self.spike = surrogate_module(entry, params, spiking=True)
+        self.fc2 = torch.nn.Linear(N_HIDDEN, N_OUT)
+        self.readout = surrogate_module(entry, params, spiking=False)
+
+    def forward(self, x):
+        spikes = self.spike(self.fc1(x))
+        return spikes, self.readout(self.fc2(spikes))
+
+
+class LIF(torch.nn.Module):
+    """A leaky integrate-and-fire layer over T steps (a Python loop: export unrolls it), hard reset."""
+
+    def __init__(self, entry, params, tau=2.0, v_threshold=1.0):
+        super().__init__()
+        self.fc = torch.nn.Linear(N_IN, N_HIDDEN)
+        self.spike = surrogate_module(entry, params, spiking=True)
+        self.tau, self.v_threshold = tau, v_threshold
+
+    def forward(self, x_seq):  # [T, batch, N_IN] -> spikes [T, batch, N_HIDDEN]
+        current = self.fc(x_seq)
+        v = torch.zeros_like(current[0])
+        spikes = []
+        for t in range(x_seq.shape[0]):
+            v = v + (current[t] - v) / self.tau
+            s = self.spike(v - self.v_threshold)
+            v = v * (1.0 - s)
+            spikes.append(s)
+        return torch.stack(spikes)
+
+
+def train(model, make_input, steps=5):
+    """A few SGD steps on random data, through the surrogate gradients: "trained" weights."""
+    gen = torch.Generator().manual_seed(1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    before = [p.detach().clone() for p in model.parameters()]
+    for _ in range(steps):
+        out = model(make_input(EXPORT_BATCH, gen))
+        out = out[-1] if isinstance(out, tuple) else out
+        loss = (out - torch.rand(out.shape, generator=gen)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters())), "did not train"
+    return model.eval()
+
+
+def mlp_input(batch, gen):
+    return torch.randn(batch, N_IN, generator=gen) * 2
+
+
+def seq_input(batch, gen):
+    return torch.randn(T_STEPS, batch, N_IN, generator=gen) * 2
+
+
+def run_onnx(onnx_program, *inputs):
+    session = ort.InferenceSession(onnx_program.model_proto.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    return session.run(None, {n: x.numpy() for n, x in zip(names, inputs)})
+
+
+def op_types(model_proto):
+    return {node.op_type for node in model_proto.graph.node}
+
+
+def assert_standard_onnx(model_proto):
+    """Only default-domain ONNX ops: the surrogates became GreaterOrEqual + Cast and formulas."""
+    onnx.checker.check_model(model_proto)
+    domains = {node.domain for node in model_proto.graph.node}
+    assert domains <= {"", "ai.onnx"}, domains
+    assert not model_proto.functions, [fn.name for fn in model_proto.functions]
+    assert {o.domain for o in model_proto.opset_import} <= {"", "ai.onnx"}
+    assert {"GreaterOrEqual", "Cast"} <= op_types(model_proto), op_types(model_proto)
+
+
+def assert_same(onnx_out, torch_out, exact, what):
+    expected = torch_out.detach().numpy()
+    assert onnx_out.shape == expected.shape, (what, onnx_out.shape, expected.shape)
+    if exact:
+        assert set(np.unique(expected)) <= {0.0, 1.0}, what
+        np.testing.assert_array_equal(onnx_out, expected, err_msg=what)
+    else:
+        np.testing.assert_allclose(onnx_out, expected, rtol=RTOL, atol=ATOL, err_msg=what)
+
+
+def batch_dim():
+    return torch.export.Dim("batch", min=1, max=1024)
+
+
+_MLP_CACHE = {}
+
+
+def exported_mlp(entry, params):
+    """The trained MLP and its ONNX program (dynamic batch), built once per parameter set."""
+    key = (entry.op, params)
+    if key not in _MLP_CACHE:
+        torch.manual_seed(0)
+        model = train(SpikingMLP(entry, params), mlp_input)
+        x = mlp_input(EXPORT_BATCH, torch.Generator().manual_seed(2))
+        program = surrogate_onnx.export(model, (x,), dynamic_shapes=({0: batch_dim()},))
+        _MLP_CACHE[key] = model, program
+    return _MLP_CACHE[key]
+
+
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_trained_mlp_matches_onnxruntime(entry, params):
+    model, program = exported_mlp(entry, params)
+    gen = torch.Generator().manual_seed(3)
+    for batch in (EXPORT_BATCH, RUN_BATCH):  # the batch dimension is dynamic
+        x = mlp_input(batch, gen)
+        with torch.no_grad():
+            spikes, out = model(x)
+        onnx_spikes, onnx_out = run_onnx(program, x)
+        assert_same(onnx_spikes, spikes, True, f"{entry.op} spikes, batch {batch}")
+        assert_same(onnx_out, out, False, f"{entry.op} primitive, batch {batch}")
+    assert 0 < float(spikes.mean()) < 1, "the test input should make some neurons fire, not all"
+
+
+@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+def test_graph_is_standard_onnx(entry):
+    _, program = exported_mlp(entry, entry.defaults)
+    assert_standard_onnx(program.model_proto)
+    graph_input = program.model_proto.graph.input[0].type.tensor_type.shape.dim[0]
+    assert graph_input.dim_param and not graph_input.HasField("dim_value"), graph_input
+
+
+@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+def test_lif_recurrence_matches_onnxruntime(entry):
+    torch.manual_seed(0)
+    model = train(LIF(entry, entry.defaults), seq_input)
+    x = seq_input(EXPORT_BATCH, torch.Generator().manual_seed(2))
+    program = surrogate_onnx.export(model, (x,), dynamic_shapes=({1: batch_dim()},))
+    assert_standard_onnx(program.model_proto)
+    gen = torch.Generator().manual_seed(3)
+    for batch in (EXPORT_BATCH, RUN_BATCH):
+        x = seq_input(batch, gen)
+        with torch.no_grad():
+            expected = model(x)
+        (got,) = run_onnx(program, x)
+        assert_same(got, expected, True, f"{entry.op} LIF spikes, batch {batch}")
+    assert 0 < float(expected.mean()) < 1
+
+
+class Heaviside(torch.nn.Module):
+    def forward(self, x):
+        return surrogate_ext.heaviside(x)
+
+
+def test_heaviside_and_special_values():
+    """heaviside exports too; onnxruntime agrees at 0, -0, +-inf and NaN (NaN gives 0)."""
+    x = torch.tensor([0.0, -0.0, 1e-30, -1e-30, math.inf, -math.inf, math.nan, 2.5, -2.5])
+    program = surrogate_onnx.export(Heaviside(), (x,))
+    assert_standard_onnx(program.model_proto)
+    (got,) = run_onnx(program, x)
+    np.testing.assert_array_equal(got, surrogate_ext.heaviside(x).numpy())
+
+
+def test_decompositions_cover_every_forward_op_and_match_them():
+    """The table is the registry: every forward operator, each equal to the native op."""
+    table = surrogate_onnx.decompositions()
+    assert len(table) == FORWARD_OPS
+    assert table[op("heaviside").default] is not None
+    for entry in registry.SURROGATES:
+        for params in (entry.defaults, OTHER_PARAMS[entry.op]):
+            x = edge_values(entry, params).float()
+            for name in (entry.op, entry.op + "_primitive"):
+                decomposed = table[op(name).default](x, *params)
+                assert_close_to_oracle(decomposed, x, lambda x64: op(name)(x64, *params),
+                                       what=f"{name}{params}")
+
+
+def test_plain_torch_onnx_export():
+    """Plain torch.onnx.export: of a decomposed ExportedProgram, and of the module itself
+    inside registered(), which leaves torch's decomposition table as it found it."""
+    entry = registry.BY_OP["atan"]
+    model, _ = exported_mlp(entry, entry.defaults)
+    x = mlp_input(RUN_BATCH, torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        spikes, out = model(x)
+
+    ep = torch.export.export(model, (x,)).run_decompositions(surrogate_onnx.decompositions())
+    assert not any(str(n.target).startswith("surrogate_ext.") for n in ep.graph.nodes)
+    via_ep = torch.onnx.export(ep, (x,), verbose=False)
+
+    before = dict(torch._decomp.decomposition_table)
+    with surrogate_onnx.registered():
+        via_module = torch.onnx.export(model, (x,), dynamo=True, verbose=False)
+    assert torch._decomp.decomposition_table == before
+
+    for program in (via_ep, via_module):
+        assert_standard_onnx(program.model_proto)
+        onnx_spikes, onnx_out = run_onnx(program, x)
+        assert_same(onnx_spikes, spikes, True, "spikes")
+        assert_same(onnx_out, out, False, "primitive")
+
+
+def test_export_writes_file(tmp_path):
+    entry = registry.BY_OP["sigmoid"]
+    model, _ = exported_mlp(entry, entry.defaults)
+    x = mlp_input(EXPORT_BATCH, torch.Generator().manual_seed(5))
+    path = tmp_path / "model.onnx"
+    surrogate_onnx.export(model, (x,), str(path))
+    model_proto = onnx.load(str(path))
+    assert_standard_onnx(model_proto)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    onnx_spikes, onnx_out = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        spikes, out = model(x)
+    assert_same(onnx_spikes, spikes, True, "spikes")
+    assert_same(onnx_out, out, False, "primitive")
