@@ -108,3 +108,21 @@ def test_double_backward_raises(entry, params, suffix):
     (g,) = torch.autograd.grad(op(entry.op + suffix)(x, *params).sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="double backward is not supported"):
         g.sum().backward()
+
+
+@pytest.mark.parametrize("suffix", ["", "_primitive"])
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_autograd_saves_only_x(entry, params, suffix):
+    saved = []
+
+    def pack(t):
+        saved.append(t)
+        return t
+
+    x = torch.randn(16, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = op(entry.op + suffix)(x, *params)
+    assert len(saved) == 1 and saved[0] is x
+    assert y.requires_grad
+    with torch.no_grad():
+        assert not op(entry.op + suffix)(x, *params).requires_grad

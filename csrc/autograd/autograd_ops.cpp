@@ -71,12 +71,19 @@ struct SurrogateAutograd<Tag, std::tuple<A...>> {
     }
   };
 
-  static at::Tensor spike(const at::Tensor& x, A... a) {
-    return Differentiable<false>::apply(x, a...);
+  // Without a gradient to track, skip the autograd node (its bookkeeping is most of a small
+  // call's cost) and call the kernel directly.
+  template <bool kPrimitive>
+  static at::Tensor forward(const at::Tensor& x, A... a) {
+    if (at::GradMode::is_enabled() && x.requires_grad()) {
+      return Differentiable<kPrimitive>::apply(x, a...);
+    }
+    static const auto op = find_op<Forward>(kPrimitive ? Tag::primitive : Tag::spike);
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return op.call(x, a...);
   }
-  static at::Tensor primitive(const at::Tensor& x, A... a) {
-    return Differentiable<true>::apply(x, a...);
-  }
+  static at::Tensor spike(const at::Tensor& x, A... a) { return forward<false>(x, a...); }
+  static at::Tensor primitive(const at::Tensor& x, A... a) { return forward<true>(x, a...); }
   static at::Tensor backward(const at::Tensor& g, const at::Tensor& x, A... a) {
     return OnceDifferentiable<false>::apply(g, x, a...);
   }
