@@ -33,8 +33,10 @@ if [ ! -f "$venv/.deps-installed" ]; then
   "$py" -m pip install -q "$torch_req" numpy ninja "setuptools>=64" wheel pytest hypothesis \
     cmake==3.31.10 "onnx>=1.23" "onnxruntime>=1.32" "onnxscript>=0.7"
   # SpikingJelly 0.0.0.0.14 is pure Python; its own requirements (torchvision, scipy, ...) are not
-  # needed for the surrogate module the parity tests import.
+  # needed by the surrogate and neuron modules the tests import.
   "$py" -m pip install -q --no-deps spikingjelly==0.0.0.0.14
+  # snnTorch is pure Python too; importing its neurons needs only torch and numpy.
+  "$py" -m pip install -q --no-deps snntorch==1.0.0
   touch "$venv/.deps-installed"
 fi
 
