@@ -14,7 +14,7 @@ within one process and quoting medians:
 The floor ops move the same bytes and allocate their output, as the native ops do. On CUDA the
 times come from CUDA events and the table adds the achieved GB/s and its fraction of a measured
 device-to-device copy. ``--memory`` also reports the peak extra memory of a forward+backward
-(CPU: peak RSS in a fresh subprocess; CUDA: max_memory_allocated), native vs reference.
+(CPU: peak RSS in a fresh subprocess, Linux; CUDA: max_memory_allocated), native vs reference.
 """
 from __future__ import annotations
 
@@ -125,15 +125,21 @@ def peak_memory(entry, n, dtype, device, implementation):
         fn()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
+    # Linux: writing 5 to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current RSS.
     code = f"""
-import resource, torch, surrogate_ext
+import torch, surrogate_ext
 from surrogate_ext import bench, registry
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
 entry = registry.BY_OP[{entry.op!r}]
 x = torch.randn({n}).to(torch.{str(dtype).split('.')[-1]}); g = torch.randn({n}).to(x.dtype)
 fn = bench.variants(entry, x, g)[("fwd+bwd", {implementation!r})]
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+open("/proc/self/clear_refs", "w").write("5")
+base = status("VmRSS:")
 fn()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+print(status("VmHWM:") - base)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1])
