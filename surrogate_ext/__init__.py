@@ -10,7 +10,8 @@ from . import registry, reference
 from .checks import check_cuda_grad, check_manual_grad
 from .surrogate import *  # noqa: F401,F403
 from .surrogate import __all__ as _surrogate_all
+from . import neuron  # noqa: E402  (after the surrogates it defaults to)
 
 __all__ = ["build_info", "library_path", "check_manual_grad", "check_cuda_grad", "registry",
-           "reference"] + _surrogate_all
+           "reference", "neuron"] + _surrogate_all
 __version__ = "0.1.0"

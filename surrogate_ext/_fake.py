@@ -52,6 +52,56 @@ def _register(entry: registry.Surrogate) -> None:
     unary("_primitive")
     binary("_backward")
     binary("_primitive_backward")
+    _register_multistep(entry)
+
+
+_NEURONS = ("if", "lif", "plif")
+
+
+def _check_neuron(op: str, neuron: str, tau: float, k) -> None:
+    if neuron not in _NEURONS:
+        raise ValueError(f"{op}: neuron must be 'if', 'lif' or 'plif', got '{neuron}'")
+    if neuron == "lif" and not tau > 0:
+        raise ValueError(f"{op}: tau must be > 0, got {tau:g}")
+    if neuron == "plif":
+        if k is None or k.numel() != 1:
+            raise ValueError(f"{op}: k must be a one-element tensor for neuron 'plif'")
+        _check_input(op, "k", k)
+
+
+def _check_sequence(op: str, x_seq, v_init) -> None:
+    _check_input(op, "x_seq", x_seq)
+    if x_seq.dim() < 1:
+        raise ValueError(f"{op}: x_seq must have shape [T, ...], got a 0-d tensor")
+    _check_input(op, "v_init", v_init)
+    if v_init.shape != x_seq.shape[1:]:
+        raise ValueError(f"{op}: v_init must have the shape of one step of x_seq, "
+                         f"{list(x_seq.shape[1:])}, got {list(v_init.shape)}")
+    if v_init.dtype != x_seq.dtype:
+        raise TypeError(f"{op}: v_init must have the dtype of x_seq, {x_seq.dtype}, got {v_init.dtype}")
+
+
+def _register_multistep(entry: registry.Surrogate) -> None:
+    forward = f"surrogate_ext::{entry.op}_multistep_node"
+    backward = forward + "_backward"
+
+    def forward_fake(x_seq, v_init, neuron, tau, k, decay_input, v_threshold, v_reset,
+                     detach_reset, *params):
+        entry.check(*params)
+        _check_sequence(forward, x_seq, v_init)
+        _check_neuron(forward, neuron, tau, k)
+        return x_seq.new_empty(x_seq.shape), x_seq.new_empty(x_seq.shape), x_seq.new_empty(x_seq.shape)
+
+    def backward_fake(grad_spike_seq, grad_v_seq, h_seq, v_init, v_seq, x_seq, neuron, tau, k,
+                      decay_input, v_threshold, v_reset, detach_reset, *params):
+        entry.check(*params)
+        _check_sequence(backward, h_seq, v_init)
+        _check_neuron(backward, neuron, tau, k)
+        grad_k = k.new_empty(k.shape) if neuron == "plif" else h_seq.new_empty(())
+        return h_seq.new_empty(h_seq.shape), v_init.new_empty(v_init.shape), grad_k
+
+    torch.library.register_fake(forward)(forward_fake)
+    torch.library.register_fake(backward)(backward_fake)
 
 
 @torch.library.register_fake("surrogate_ext::heaviside")

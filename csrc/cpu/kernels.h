@@ -9,6 +9,7 @@ namespace surrogate_ext::cpu {
   namespace capability {                                  \
   void register_forward_ops(torch::Library& m);          \
   void register_backward_ops(torch::Library& m);         \
+  void register_neuron_ops(torch::Library& m);           \
   }
 SURROGATE_EXT_DECLARE_CPU_KERNELS(DEFAULT)
 SURROGATE_EXT_DECLARE_CPU_KERNELS(AVX2)

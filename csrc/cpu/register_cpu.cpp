@@ -29,9 +29,11 @@ TORCH_LIBRARY_IMPL(surrogate_ext, CPU, m) {
   if (std::strcmp(surrogate_ext::cpu_capability(), "avx2") == 0) {
     surrogate_ext::cpu::AVX2::register_forward_ops(m);
     surrogate_ext::cpu::AVX2::register_backward_ops(m);
+    surrogate_ext::cpu::AVX2::register_neuron_ops(m);
     return;
   }
 #endif
   surrogate_ext::cpu::DEFAULT::register_forward_ops(m);
   surrogate_ext::cpu::DEFAULT::register_backward_ops(m);
+  surrogate_ext::cpu::DEFAULT::register_neuron_ops(m);
 }
