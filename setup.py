@@ -40,7 +40,9 @@ def extension():
     with_cuda = want_cuda()
     srcs = (["csrc/surrogate_ext.cpp", "csrc/python_module.cpp"]
             + sources("csrc/cpu/*.cpp") + sources("csrc/autograd/*.cpp"))
-    cxx = ["-O3", "-g0"]
+    # No contraction of a*b + c into one fused multiply-add: the fused neurons evaluate
+    # SpikingJelly's expressions op by op, as its step-by-step PyTorch code rounds them.
+    cxx = ["-O3", "-g0", "-ffp-contract=off"]
     kwargs = dict(
         name="surrogate_ext._C",
         include_dirs=[os.path.join(ROOT, "csrc", "include")],
@@ -51,7 +53,7 @@ def extension():
             os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_ARCHS
             print(f"surrogate_ext: no GPU visible and TORCH_CUDA_ARCH_LIST unset; building for {DEFAULT_ARCHS}")
         cxx.append("-DSURROGATE_EXT_WITH_CUDA")
-        nvcc = ["-O3", "-DSURROGATE_EXT_WITH_CUDA"]
+        nvcc = ["-O3", "-DSURROGATE_EXT_WITH_CUDA", "--fmad=false"]
         return cpp_extension.CUDAExtension(
             sources=srcs + sources("csrc/cuda/*.cu"),
             extra_compile_args={"cxx": cxx, "nvcc": nvcc}, **kwargs)
