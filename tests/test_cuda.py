@@ -71,3 +71,22 @@ def test_check_cuda_grad_on_cuda(cls):
     errors = surrogate_ext.check_cuda_grad(getattr(surrogate_ext.neuron, cls), surrogate_ext.ATan,
                                            "cuda", alpha=2.0)
     assert errors[torch.float32] < 1e-5 and errors[torch.float16] < 1e-2
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("offset", [0, 1], ids=["aligned", "unaligned"])
+@pytest.mark.parametrize("n", [1, 3, 8, 13, 1023, 4099])
+def test_cuda_vector_path_and_tail(n, offset, dtype):
+    # 16-byte vector loads where aligned, a scalar tail, and the unaligned fallback
+    entry = registry.BY_OP["sigmoid"]
+    base = torch.randn(n + offset, dtype=torch.float64).to(dtype)
+    x, g = base[offset:], torch.randn(n + offset).to(dtype)[offset:]
+    cuda_x, cuda_g = base.cuda()[offset:], g.cuda()
+    close = dict(rtol=1e-5, atol=1e-6) if dtype in (torch.float32, torch.float64) else dict(rtol=1e-2, atol=1e-3)
+    torch.testing.assert_close(op("sigmoid_primitive")(cuda_x).cpu(), op("sigmoid_primitive")(x), **close)
+    torch.testing.assert_close(op("sigmoid_backward")(cuda_g, cuda_x).cpu(), op("sigmoid_backward")(g, x), **close)
+    # a broadcast grad_output (stride 0) is read as one value
+    g1 = torch.tensor(0.75, dtype=dtype)
+    torch.testing.assert_close(op("sigmoid_backward")(g1.cuda().expand(n), cuda_x).cpu(),
+                               op("sigmoid_backward")(g1.expand(n), x), **close)
+    assert entry.op == "sigmoid"

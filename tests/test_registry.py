@@ -8,6 +8,7 @@ import surrogate_ext
 from surrogate_ext import registry
 
 SUFFIXES = ("", "_primitive", "_backward", "_primitive_backward")
+NEURON_SUFFIXES = ("_multistep_node", "_multistep_node_backward")
 SCHEMA_TYPES = {float: "float", int: "int"}
 
 
@@ -16,7 +17,7 @@ def _native_surrogates():
     for qualified in torch._C._dispatch_get_all_op_names():
         ns, _, name = qualified.partition("::")
         if ns == "surrogate_ext" and not name.endswith("backward") and not name.endswith("_primitive"):
-            names.add(name)
+            names.add(name.removesuffix("_multistep_node"))
     return names - {"heaviside", "build_info"}
 
 
@@ -37,6 +38,17 @@ def test_schema_matches_registry(entry, suffix):
         assert str(a.type) == SCHEMA_TYPES[p.type]
         assert a.default_value == p.default
     assert len(schema.returns) == 1
+
+
+@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+@pytest.mark.parametrize("suffix", NEURON_SUFFIXES)
+def test_neuron_schema_ends_with_the_surrogate_params(entry, suffix):
+    schema = getattr(torch.ops.surrogate_ext, entry.op + suffix).default._schema
+    params = schema.arguments[-len(entry.params):]
+    assert [a.name for a in params] == list(entry.param_names)
+    for a, p in zip(params, entry.params):
+        assert str(a.type) == SCHEMA_TYPES[p.type] and a.default_value == p.default
+    assert len(schema.returns) == 3
 
 
 @pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
