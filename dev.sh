@@ -32,7 +32,7 @@ if [ ! -f "$venv/.deps-installed" ]; then
   "$py" -m pip install -q --upgrade pip
   "$py" -m pip install -q "$torch_req" numpy ninja "setuptools>=64" wheel pytest hypothesis \
     cmake==3.31.10 "onnx>=1.23" "onnxruntime>=1.32" "onnxscript>=0.7" tqdm \
-    matplotlib scikit-learn
+    matplotlib==3.11.2 scikit-learn  # the gallery test compares SVGs drawn by this version
   # SpikingJelly 0.0.0.0.14 is pure Python; its own requirements (torchvision, scipy, ...) are not
   # needed by the surrogate and neuron modules the tests import.
   "$py" -m pip install -q --no-deps spikingjelly==0.0.0.0.14
