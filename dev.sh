@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a virtual environment, builds surrogate_ext against torch, then runs a job.
 #
-#   bash dev.sh selfcheck   # the main job: native operators vs the reference, as a table
+#   bash dev.sh demo        # the main job: trains a spiking network on scikit-learn's digits,
+#                           # exports it with TorchScript and checks the reloaded model
 #   bash dev.sh test        # the test suite: pytest, then the C++ build and its ctest
+#   bash dev.sh selfcheck   # native operators vs the reference, as a table
 #   bash dev.sh build       # set up and build only
 #   bash dev.sh cpp         # the C++ (CMake) build, its ctest and install only
 #
@@ -79,8 +81,9 @@ cpp() {
 
 case "$job" in
   build) ;;
+  demo) "$py" -m surrogate_ext.demo "$@" ;;
   selfcheck) "$py" -m surrogate_ext.selfcheck "$@" ;;
   test) "$py" -m pytest -q "$@"; cpp ;;
   cpp) cpp ;;
-  *) echo "unknown job '$job': use selfcheck, test, build or cpp" >&2; exit 2 ;;
+  *) echo "unknown job '$job': use demo, test, selfcheck, build or cpp" >&2; exit 2 ;;
 esac
