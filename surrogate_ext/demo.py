@@ -81,7 +81,7 @@ def repeat_over_time(x: Tensor) -> Tensor:
 
 def surrogate_by_name(name: str) -> nn.Module:
     """The surrogate module at its default parameters, by operator or class name."""
-    entry = registry.BY_OP.get(name) or registry.BY_CLS.get(name)
+    entry = registry.BY_OP.get(name) or registry.BY_CLASS.get(name)
     if entry is None:
         raise ValueError(f"unknown surrogate {name!r}; use one of: "
                          + ", ".join(s.op for s in registry.SURROGATES))

@@ -49,7 +49,7 @@ def native_surrogate(surrogate_function) -> Tuple[str, tuple]:
     if isinstance(surrogate_function, _Surrogate):
         entry = registry.BY_OP[surrogate_function._op]
     else:
-        entry = registry.BY_CLS.get(type(surrogate_function).__name__)
+        entry = registry.BY_CLASS.get(type(surrogate_function).__name__)
         if entry is None or not all(hasattr(surrogate_function, n) for n in entry.param_names):
             raise ValueError(
                 "backend 'native' needs surrogate_function to be one of surrogate_ext's surrogates "

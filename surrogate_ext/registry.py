@@ -108,4 +108,3 @@ SURROGATES: Tuple[Surrogate, ...] = (
 
 BY_OP = {s.op: s for s in SURROGATES}
 BY_CLASS = {s.cls: s for s in SURROGATES}
-BY_CLS = {s.cls: s for s in SURROGATES}
