@@ -26,8 +26,11 @@ constexpr bool is_reduced_float = std::is_same_v<scalar_t, c10::Half> || std::is
 
 // Applies `compute(opmath vector...) -> opmath vector` to n elements: `load(i, count)` gives the
 // inputs at element i as vectors of the storage type, the result is stored at y + i.
+// flatten inlines the whole call tree (functor, Math, at::vec) into the loop: with this many
+// instantiations in a unit GCC otherwise keeps a functor's method out of line, a call per
+// vector that also rebuilds every constant of its polynomials.
 template <class scalar_t, class Load, class Compute>
-inline void simd_map(scalar_t* y, int64_t n, Load load, Compute compute) {
+__attribute__((flatten)) inline void simd_map(scalar_t* y, int64_t n, Load load, Compute compute) {
   using Vec = at::vec::Vectorized<scalar_t>;
   constexpr int64_t step = Vec::size();
   int64_t i = 0;
@@ -79,7 +82,7 @@ struct Backend {
                    [&](int64_t i, int64_t count) {
                      return std::make_tuple(load_vec<scalar_t>(data[1], size, i, count));
                    },
-                   [&](auto xv) { return Fn::apply(s, xv); });
+                   [s](auto xv) { return Fn::apply(s, xv); });
           return;
         }
         for (int64_t i = 0; i < n; ++i) {
@@ -110,7 +113,7 @@ struct Backend {
                      return std::make_tuple(load_vec<scalar_t>(data[1], strides[1], i, count),
                                             load_vec<scalar_t>(data[2], size, i, count));
                    },
-                   [&](auto gv, auto xv) { return gv * Fn::apply(s, xv); });
+                   [s](auto gv, auto xv) { return gv * Fn::apply(s, xv); });
           return;
         }
         for (int64_t i = 0; i < n; ++i) {

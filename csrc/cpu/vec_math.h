@@ -2,39 +2,57 @@
 // Math<V> for the CPU SIMD vectors of at::vec (Sleef for the special functions on AVX2), so the
 // same surrogate functors run a vector of elements at a time. Vectorized<T> lives in the
 // per-capability namespace at::vec::CPU_CAPABILITY, so each capability gets its own
-// specialisation.
+// specialisation. On AVX2 the float vector's exp and cos are inlined polynomials
+// (fast_math_avx2.h): the surrogates' backwards are otherwise bound by those two functions.
 
 #include <surrogate_ext/math.h>
 
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 
+#ifdef CPU_CAPABILITY_AVX2
+#include "fast_math_avx2.h"
+#endif
+
 namespace surrogate_ext {
 
-template <class T>
+// Self: the specialisation, whose exp and cos the composite functions use.
+template <class T, class Self>
 struct VectorMath {
   using V = at::vec::Vectorized<T>;
   static V abs(V x) { return x.abs(); }
   // exp_u20 (a polynomial, <= 20 ulp) is several times cheaper than Sleef's 1-ulp exp and far
-  // inside the float32 tolerance; the surrogates' exps are the bulk of their backward cost.
-  // It turns NaN into inf, so NaN is passed through.
+  // inside the float32 tolerance. It turns NaN into inf, so NaN is passed through.
   static V exp(V x) { return V::blendv(x.exp_u20(), x, x.isnan()); }
+  static V exp2(V x) { return Self::exp(x * V(T(0.693147180559945309))); }
   static V log(V x) { return x.log(); }
   static V log1p(V x) { return x.log1p(); }
   static V atan(V x) { return x.atan(); }
   static V erfc(V x) { return x.erfc(); }
   static V sin(V x) { return x.sin(); }
   static V cos(V x) { return x.cos(); }
-  // x > 0 only (the surrogates raise 1 + k|x| >= 1): exp(y log x), much cheaper than Sleef's pow.
-  static V pow(V x, V y) { return exp(y * x.log()); }
+  // x > 0 only (the surrogates raise 1 + k|x| >= 1): exp(y log x), much cheaper than Sleef's
+  // pow; an integer exponent (known when the surrogate is built) multiplies instead.
+  static V pow(V x, const Exponent<T>& y) {
+    if (y.integer != 0) return powi<V, T>(x, y.integer);
+    return Self::exp(V(y.value) * x.log());
+  }
   // mask: all bits set where the condition holds (what Vectorized comparisons return)
   static V where(V mask, V a, V b) { return V::blendv(b, a, mask); }
-  static V sigmoid(V x) { return V(T(1)) / (V(T(1)) + exp(-x)); }
+  static V sigmoid(V x) { return V(T(1)) / (V(T(1)) + Self::exp(-x)); }
 };
 
 template <>
-struct Math<at::vec::Vectorized<float>> : VectorMath<float> {};
+struct Math<at::vec::Vectorized<double>>
+    : VectorMath<double, Math<at::vec::Vectorized<double>>> {};
+
 template <>
-struct Math<at::vec::Vectorized<double>> : VectorMath<double> {};
+struct Math<at::vec::Vectorized<float>> : VectorMath<float, Math<at::vec::Vectorized<float>>> {
+#ifdef CPU_CAPABILITY_AVX2
+  static V exp(V x) { return fast_math_avx2::exp2(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f))); }
+  static V exp2(V x) { return fast_math_avx2::exp2(x); }
+  static V cos(V x) { return fast_math_avx2::cos(x); }
+#endif
+};
 
 }  // namespace surrogate_ext

@@ -9,6 +9,7 @@
 #include <c10/macros/Macros.h>
 
 #include <cmath>
+#include <cstdlib>
 
 namespace surrogate_ext {
 
@@ -23,6 +24,7 @@ namespace detail {
   C10_HOST_DEVICE inline double name(double x) { return ::double_fn(x); }
 SURROGATE_EXT_UNARY_MATH(abs_, fabsf, fabs)
 SURROGATE_EXT_UNARY_MATH(exp_, expf, exp)
+SURROGATE_EXT_UNARY_MATH(exp2_, exp2f, exp2)
 SURROGATE_EXT_UNARY_MATH(log_, logf, log)
 SURROGATE_EXT_UNARY_MATH(log1p_, log1pf, log1p)
 SURROGATE_EXT_UNARY_MATH(atan_, atanf, atan)
@@ -34,12 +36,44 @@ C10_HOST_DEVICE inline float pow_(float x, float y) { return ::powf(x, y); }
 C10_HOST_DEVICE inline double pow_(double x, double y) { return ::pow(x, y); }
 }  // namespace detail
 
+// An exponent y of pow(x, y), examined once, when a surrogate is built: `integer` is y when y is
+// an integer with 0 < |y| <= 16, else 0. The vector pow then multiplies (powi) instead of
+// evaluating exp(y log x): at most 2 log2|y| roundings, so a relative error of a few ulps.
+template <class T>
+struct Exponent {
+  T value;
+  int integer;
+  explicit Exponent(double y)
+      : value(T(y)), integer(y == std::floor(y) && std::abs(y) <= 16 ? int(y) : 0) {}
+};
+
+// x^n for an integer n != 0, by binary exponentiation (x^2 = x*x, x^3 = x*x^2, ...).
+template <class V, class T>
+C10_HOST_DEVICE V powi(V x, int n) {
+  unsigned m = n < 0 ? unsigned(-n) : unsigned(n);
+  V power = x;  // x^(2^k)
+  V result = x;
+  bool started = false;
+  for (;;) {
+    if (m & 1u) {
+      result = started ? result * power : power;
+      started = true;
+    }
+    m >>= 1;
+    if (m == 0) break;
+    power = power * power;
+  }
+  return n < 0 ? V(T(1)) / result : result;
+}
+
 // Scalar opmath types. `where(c, a, b)` is the branch-free select the surrogates use for their
 // piecewise definitions; on a vector type it becomes a blend.
 template <class T>
 struct ScalarMath {
   static C10_HOST_DEVICE T abs(T x) { return detail::abs_(x); }
   static C10_HOST_DEVICE T exp(T x) { return detail::exp_(x); }
+  // 2^x: a surrogate folds log2(e) into its constants, saving the vector exp a multiplication
+  static C10_HOST_DEVICE T exp2(T x) { return detail::exp2_(x); }
   static C10_HOST_DEVICE T log(T x) { return detail::log_(x); }
   static C10_HOST_DEVICE T log1p(T x) { return detail::log1p_(x); }
   static C10_HOST_DEVICE T atan(T x) { return detail::atan_(x); }
@@ -47,6 +81,7 @@ struct ScalarMath {
   static C10_HOST_DEVICE T sin(T x) { return detail::sin_(x); }
   static C10_HOST_DEVICE T cos(T x) { return detail::cos_(x); }
   static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }
+  static C10_HOST_DEVICE T pow(T x, const Exponent<T>& y) { return detail::pow_(x, y.value); }
   static C10_HOST_DEVICE T where(bool c, T a, T b) { return c ? a : b; }
   static C10_HOST_DEVICE T sigmoid(T x) { return T(1) / (T(1) + detail::exp_(-x)); }
 };

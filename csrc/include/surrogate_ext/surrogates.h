@@ -25,6 +25,22 @@
 namespace surrogate_ext {
 
 constexpr double kPi = 3.14159265358979323846;
+constexpr double kLog2E = 1.44269504088896340736;  // log2(e): exp(y) = exp2(y log2(e))
+
+// A quotient whose division a caller may share between the branches of a where().
+template <class V>
+struct Quotient {
+  V numerator, denominator;
+};
+
+// alpha s (1 - s), s = sigmoid(alpha x), is alpha e / (1 + e)^2 with e = exp(-alpha |x|) <= 1:
+// no overflowing exp, and no cancellation in 1 - s at large |x|. neg_alpha_log2e = -alpha log2(e).
+template <class V, class T>
+C10_HOST_DEVICE Quotient<V> sigmoid_grad(V x, T alpha, T neg_alpha_log2e) {
+  const V e = Math<V>::exp2(V(neg_alpha_log2e) * Math<V>::abs(x));
+  const V d = V(1) + e;
+  return {V(alpha) * e, d * d};
+}
 
 // PiecewiseQuadratic (Esser et al. 2016; Wu et al. 2018):
 //   g'(x) = alpha - alpha^2 |x| for |x| <= 1/alpha, else 0
@@ -57,13 +73,13 @@ template <class T>
 struct PiecewiseExp {
   using Args = std::tuple<double>;
   static void check(const char* op, double alpha) { check_positive(op, "alpha", alpha); }
-  T alpha, half_alpha;
-  explicit PiecewiseExp(double a) : alpha(a), half_alpha(a / 2) {}
+  T alpha, half_alpha, neg_alpha_log2e;
+  explicit PiecewiseExp(double a) : alpha(a), half_alpha(a / 2), neg_alpha_log2e(-a * kLog2E) {}
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
     using M = Math<V>;
-    return V(half_alpha) * M::exp(V(-alpha) * M::abs(x));
+    return V(half_alpha) * M::exp2(V(neg_alpha_log2e) * M::abs(x));
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
@@ -78,13 +94,13 @@ template <class T>
 struct Sigmoid {
   using Args = std::tuple<double>;
   static void check(const char* op, double alpha) { check_positive(op, "alpha", alpha); }
-  T alpha;
-  explicit Sigmoid(double a) : alpha(a) {}
+  T alpha, neg_alpha_log2e;
+  explicit Sigmoid(double a) : alpha(a), neg_alpha_log2e(-a * kLog2E) {}
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
-    const V s = Math<V>::sigmoid(V(alpha) * x);
-    return V(alpha) * s * (V(1) - s);
+    const Quotient<V> q = sigmoid_grad(x, alpha, neg_alpha_log2e);
+    return q.numerator / q.denominator;
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
@@ -158,13 +174,15 @@ template <class T>
 struct Erf {
   using Args = std::tuple<double>;
   static void check(const char* op, double alpha) { check_positive(op, "alpha", alpha); }
-  T alpha, scale;
-  explicit Erf(double a) : alpha(a), scale(a / 1.7724538509055160273) {}
+  // exp(-alpha^2 x^2) = exp2(-(k x)^2), k = alpha sqrt(log2(e))
+  T alpha, scale, k;
+  explicit Erf(double a)
+      : alpha(a), scale(a / 1.7724538509055160273), k(a * 1.2011224087864497683) {}
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
-    const V ax = V(alpha) * x;
-    return V(scale) * Math<V>::exp(-(ax * ax));
+    const V kx = V(k) * x;
+    return V(scale) * Math<V>::exp2(-(kx * kx));
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
@@ -234,22 +252,23 @@ struct SquarewaveFourierSeries {
 //   g'(x) = alpha s (1 - s) for x < 0, beta / (x + 1) for x >= 0
 //   g(x)  = s for x < 0, beta log(|x + 1| + 1e-5) + 1/2 for x >= 0
 // The primitive's exact derivative for x >= 0 is beta / (x + 1 + 1e-5): primitive_grad.
+// Both branches of the gradient share one division (sigmoid_grad's and beta's).
 template <class T>
 struct S2NN {
   using Args = std::tuple<double, double>;
   static void check(const char* op, double alpha, double /*beta*/) {
     check_positive(op, "alpha", alpha);
   }
-  T alpha, beta;
-  S2NN(double a, double b) : alpha(a), beta(b) {}
+  T alpha, beta, neg_alpha_log2e;
+  S2NN(double a, double b) : alpha(a), beta(b), neg_alpha_log2e(-a * kLog2E) {}
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
-    return negative_side_or(x, V(beta) / (x + V(1)));
+    return negative_side_or(x, x + V(1));
   }
   template <class V>
   C10_HOST_DEVICE V primitive_grad(V x) const {
-    return negative_side_or(x, V(beta) / (Math<V>::abs(x + V(1)) + V(T(1e-5))));
+    return negative_side_or(x, Math<V>::abs(x + V(1)) + V(T(1e-5)));
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
@@ -259,10 +278,14 @@ struct S2NN {
   }
 
  private:
+  // sigmoid_grad for x < 0, beta / positive_denominator otherwise
   template <class V>
-  C10_HOST_DEVICE V negative_side_or(V x, V positive_side) const {
-    const V s = Math<V>::sigmoid(V(alpha) * x);
-    return Math<V>::where(x < V(0), V(alpha) * s * (V(1) - s), positive_side);
+  C10_HOST_DEVICE V negative_side_or(V x, V positive_denominator) const {
+    using M = Math<V>;
+    const Quotient<V> q = sigmoid_grad(x, alpha, neg_alpha_log2e);
+    const auto negative = x < V(0);
+    return M::where(negative, q.numerator, V(beta)) /
+           M::where(negative, q.denominator, positive_denominator);
   }
 };
 
@@ -273,18 +296,19 @@ template <class T>
 struct QPseudoSpike {
   using Args = std::tuple<double>;
   static void check(const char* op, double alpha) { check_greater_than_one(op, "alpha", alpha); }
-  T k, neg_alpha, one_minus_alpha;
+  T k;
+  Exponent<T> neg_alpha, one_minus_alpha;
   explicit QPseudoSpike(double a) : k(2 / (a - 1)), neg_alpha(-a), one_minus_alpha(1 - a) {}
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
     using M = Math<V>;
-    return M::pow(V(1) + V(k) * M::abs(x), V(neg_alpha));
+    return M::pow(V(1) + V(k) * M::abs(x), neg_alpha);
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
     using M = Math<V>;
-    const V t = V(0.5) * M::pow(V(1) + V(k) * M::abs(x), V(one_minus_alpha));
+    const V t = V(0.5) * M::pow(V(1) + V(k) * M::abs(x), one_minus_alpha);
     return M::where(x >= V(0), V(1) - t, t);
   }
 };

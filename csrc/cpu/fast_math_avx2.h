@@ -1,0 +1,61 @@
+#pragma once
+// Inlined float exp2 and cos for AVX2+FMA, for Math<Vectorized<float>> (vec_math.h). They replace
+// at::vec's exp_u20 (plus a NaN blend) and Sleef's out-of-line cosf, whose latency chains bound
+// the backwards of the exp- and cos-based surrogates. Float only: the double vectors keep Sleef.
+// Coefficients: minimax (Remez) fits, constrained to give exp(0) = cos(0) = 1 exactly.
+
+#include <immintrin.h>
+#include <sleef.h>
+
+namespace surrogate_ext::fast_math_avx2 {
+
+// 2^t for t clamped to [-127, 128]; t = n + f, n = floor(t), f in [0, 1).
+// 2^f = 1 + f (c1 + c2 f + c3 f^2 + c4 f^3 + c5 f^4): relative error 8.3e-8, 1.9e-7 with
+// rounding (Estrin's scheme, for a short dependency chain). 2^n is built in the exponent bits, (n + 127) << 23: n = -127
+// gives 0 (results below 2^-126 flush to zero), n = 128 gives inf (t > 128). max/min return
+// their second operand when either is NaN, so NaN passes through. For exp(x) = 2^(x log2(e)),
+// rounding the product adds a relative error of 4e-8 |t|: 8e-7 at exp(-14), 5e-6 near the
+// float limits.
+inline __m256 exp2(__m256 t) {
+  t = _mm256_min_ps(_mm256_set1_ps(128.f), _mm256_max_ps(_mm256_set1_ps(-127.f), t));
+  const __m256 n = _mm256_floor_ps(t);
+  const __m256 f = _mm256_sub_ps(t, n);
+  const __m256 f2 = _mm256_mul_ps(f, f);
+  const __m256 p01 = _mm256_fmadd_ps(f, _mm256_set1_ps(0.6931513118074075f), _mm256_set1_ps(1.f));
+  const __m256 p23 = _mm256_fmadd_ps(f, _mm256_set1_ps(0.055799913143384915f),
+                                     _mm256_set1_ps(0.24016445013702034f));
+  const __m256 p45 = _mm256_fmadd_ps(f, _mm256_set1_ps(0.0018671300808011488f),
+                                     _mm256_set1_ps(0.009017030287287005f));
+  const __m256 p = _mm256_fmadd_ps(f2, _mm256_fmadd_ps(f2, p45, p23), p01);
+  const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+}
+
+// cos(x) = (-1)^q cos(r), q = round(x/pi), r = x - q pi in [-pi/2, pi/2] (pi in two parts, with
+// FMA: exact enough while q is small); cos(r) = 1 + z (c0 + c1 z + c2 z^2 + c3 z^3), z = r^2,
+// absolute error 5.3e-8 (2.3e-7 with rounding, measured over [-2^13, 2^13]). Vectors with |x| > 2^13, where x/pi
+// rounds too coarsely for the reduction, or an infinite x, take Sleef's cosf (3.5 ulp).
+// NaN passes through the polynomial.
+inline __m256 cos(__m256 x) {
+  const __m256 x_abs = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
+  // expected false: a likely call would make GCC keep the caller's vectors in memory
+  if (__builtin_expect(
+          _mm256_movemask_ps(_mm256_cmp_ps(x_abs, _mm256_set1_ps(8192.f), _CMP_GT_OQ)) != 0, 0)) {
+    return Sleef_cosf8_u35(x);
+  }
+  const __m256 q = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.318309886183790672f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(q, _mm256_set1_ps(3.14159274101257324f), x);
+  r = _mm256_fnmadd_ps(q, _mm256_set1_ps(-8.74227800037248e-08f), r);
+  const __m256 z = _mm256_mul_ps(r, r);
+  const __m256 z2 = _mm256_mul_ps(z, z);
+  const __m256 p01 = _mm256_fmadd_ps(z, _mm256_set1_ps(0.04166398945464216f),
+                                     _mm256_set1_ps(-0.4999993229304341f));
+  const __m256 p23 = _mm256_fmadd_ps(z, _mm256_set1_ps(2.3194386468948794e-05f),
+                                     _mm256_set1_ps(-0.0013855927183287551f));
+  const __m256 c = _mm256_fmadd_ps(z, _mm256_fmadd_ps(z2, p23, p01), _mm256_set1_ps(1.f));
+  const __m256i sign = _mm256_slli_epi32(_mm256_cvtps_epi32(q), 31);
+  return _mm256_xor_ps(c, _mm256_castsi256_ps(sign));
+}
+
+}  // namespace surrogate_ext::fast_math_avx2
