@@ -1,8 +1,8 @@
 #pragma once
-// CPU kernels of the fused multi-step neurons (neuron.h): neurons are split across threads with
-// at::parallel_for; each thread runs the whole T-step recurrence of one SIMD vector of neurons
-// at a time (float32/float64; a scalar loop for the tail and for the half types, which compute
-// in float and round h and v to their storage type at each step).
+// CPU kernels of the fused multi-step neurons (neuron.h): blocks of neurons are split across
+// threads with at::parallel_for; each block runs the T-step recurrence row by row, in SIMD vectors
+// (float32/float64; a scalar loop for the tail and for the half types, which compute in float and
+// round h and v to their storage type at each step).
 //
 // Compiled once per CPU capability, like elementwise.h: everything is in namespace CPU_CAPABILITY.
 
@@ -36,20 +36,94 @@ struct Lane<at::vec::Vectorized<T>> {
 
 namespace surrogate_ext::cpu::CPU_CAPABILITY {
 
-// Calls lane<V>(n) for every neuron n in [0, N), in SIMD vectors where the type allows.
-template <class scalar_t, class LaneFn>
-void for_each_lane(int64_t N, int64_t steps, LaneFn lane) {
-  using opmath_t = at::opmath_type<scalar_t>;
-  // about 32k element-steps per task
-  const int64_t grain = std::max<int64_t>(64, 32768 / std::max<int64_t>(steps, 1));
-  at::parallel_for(0, N, grain, [&](int64_t begin, int64_t end) {
-    int64_t n = begin;
-    if constexpr (std::is_same_v<scalar_t, opmath_t>) {
-      using Vec = at::vec::Vectorized<scalar_t>;
-      for (; n + Vec::size() <= end; n += Vec::size()) lane(Vec(), n);
-    }
-    for (; n < end; ++n) lane(opmath_t(), n);
+// Neurons are processed in blocks of kBlock: a block's state (v in the forward; the carried
+// gradient and the k partial sums in the backward) stays in L1 while the block walks the T steps
+// one row at a time, so every tensor is read and written in contiguous runs (a neuron-at-a-time
+// walk down the T rows would touch T pages per vector and defeat the prefetchers).
+constexpr int64_t kBlock = 512;
+
+template <class V>
+constexpr int64_t width() {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return 1;
+  } else {
+    return V::size();
+  }
+}
+
+// Calls block(lo, hi) for blocks of neurons covering [0, N), in parallel.
+template <class Block>
+void for_each_block(int64_t N, int64_t steps, Block block) {
+  const int64_t blocks = (N + kBlock - 1) / kBlock;
+  const int64_t grain = std::max<int64_t>(1, 32768 / (kBlock * std::max<int64_t>(steps, 1)));
+  at::parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) block(b * kBlock, std::min(N, (b + 1) * kBlock));
   });
+}
+
+// Splits [lo, hi) into SIMD vectors (float32/float64) and a scalar tail and calls
+// rows(V{}, first, lanes) for each part; lanes <= kBlock / width<V>().
+template <class scalar_t, class Rows>
+void split_lanes(int64_t lo, int64_t hi, Rows rows) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  int64_t tail = lo;
+  if constexpr (std::is_same_v<scalar_t, opmath_t>) {
+    using Vec = at::vec::Vectorized<scalar_t>;
+    const int64_t vectors = (hi - lo) / Vec::size();
+    if (vectors > 0) rows(Vec(), lo, vectors);
+    tail = lo + vectors * Vec::size();
+  }
+  if (tail < hi) rows(opmath_t(), tail, hi - tail);
+}
+
+template <class V, class scalar_t, class T>
+void forward_rows(const NeuronParams<T>& p, int64_t steps, int64_t N, int64_t first, int64_t lanes,
+                  const scalar_t* x, const scalar_t* v0, scalar_t* s, scalar_t* v, scalar_t* h) {
+  using L = Lane<V>;
+  constexpr int64_t w = width<V>();
+  V state[kBlock / w];
+  for (int64_t j = 0; j < lanes; ++j) state[j] = L::load(v0 + first + j * w);
+  for (int64_t t = 0; t < steps; ++t) {
+    const int64_t row = t * N + first;
+    for (int64_t j = 0; j < lanes; ++j) {
+      const int64_t i = row + j * w;
+      V hv, sv;
+      forward_step<scalar_t>(p, state[j], L::load(x + i), hv, sv);
+      L::store(h + i, hv);
+      L::store(s + i, sv);
+      L::store(v + i, state[j]);
+    }
+  }
+}
+
+template <class V, class S, class scalar_t, class T>
+void backward_rows(const NeuronParams<T>& p, const S& surrogate, int64_t steps, int64_t N,
+                   int64_t first, int64_t lanes, const scalar_t* gs, const scalar_t* gv,
+                   const scalar_t* h, const scalar_t* v0, const scalar_t* v, const scalar_t* x,
+                   scalar_t* gx, scalar_t* gv0, T* gk) {
+  using L = Lane<V>;
+  constexpr int64_t w = width<V>();
+  const V dh_dx(p.dh_dx()), dh_dv(p.dh_dv());
+  V carry[kBlock / w], grad_k[kBlock / w];
+  for (int64_t j = 0; j < lanes; ++j) carry[j] = grad_k[j] = V(0);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    const int64_t row = t * N + first;
+    for (int64_t j = 0; j < lanes; ++j) {
+      const int64_t i = row + j * w;
+      const V g = gv != nullptr ? carry[j] + L::load(gv + i) : carry[j];
+      const V dh = backward_step(p, surrogate, L::load(h + i), L::load(gs + i), g);
+      L::store(gx + i, dh * dh_dx);
+      carry[j] = dh * dh_dv;
+      if (gk != nullptr) {
+        const V v_prev = t > 0 ? L::load(v + i - N) : L::load(v0 + first + j * w);
+        grad_k[j] = grad_k[j] + dh * p.dh_dk(v_prev, x != nullptr ? L::load(x + i) : V(0));
+      }
+    }
+  }
+  for (int64_t j = 0; j < lanes; ++j) {
+    L::store(gv0 + first + j * w, carry[j]);
+    if (gk != nullptr) L::store(gk + first + j * w, grad_k[j]);
+  }
 }
 
 template <class T>
@@ -75,9 +149,10 @@ struct NeuronBackend {
       scalar_t* s = spike_seq.mutable_data_ptr<scalar_t>();
       scalar_t* v = v_seq.mutable_data_ptr<scalar_t>();
       scalar_t* h = h_seq.mutable_data_ptr<scalar_t>();
-      for_each_lane<scalar_t>(N, steps, [&](auto lane, int64_t n) {
-        using V = decltype(lane);
-        multistep_forward_lane<V>(p, steps, N, n, x, v0, s, v, h);
+      for_each_block(N, steps, [&](int64_t lo, int64_t hi) {
+        split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+          forward_rows<decltype(lane)>(p, steps, N, first, lanes, x, v0, s, v, h);
+        });
       });
     });
     return {spike_seq, v_seq, h_seq};
@@ -114,9 +189,11 @@ struct NeuronBackend {
         scalar_t* gx = grad_x_seq.mutable_data_ptr<scalar_t>();
         scalar_t* gv0 = grad_v_init.mutable_data_ptr<scalar_t>();
         opmath_t* gk = k_grad ? grad_k_partial.mutable_data_ptr<opmath_t>() : nullptr;
-        for_each_lane<scalar_t>(N, steps, [&](auto lane, int64_t n) {
-          using V = decltype(lane);
-          multistep_backward_lane<V>(p, surrogate, steps, N, n, gs, gv, h, v0, v, x, gx, gv0, gk);
+        for_each_block(N, steps, [&](int64_t lo, int64_t hi) {
+          split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+            backward_rows<decltype(lane)>(p, surrogate, steps, N, first, lanes, gs, gv, h, v0, v,
+                                          x, gx, gv0, gk);
+          });
         });
       });
     }

@@ -93,6 +93,33 @@ struct NeuronParams {
   }
 };
 
+// One forward step: from v[t-1] (updated to v[t]) and x[t], gives h[t] and s[t].
+template <class scalar_t, class V, class T>
+C10_HOST_DEVICE void forward_step(const NeuronParams<T>& p, V& v, V x, V& h, V& s) {
+  using L = Lane<V>;
+  h = L::template round<scalar_t>(p.charge(v, x));
+  s = Heaviside<T>{}.template primitive<V>(h - V(p.v_threshold));
+  v = L::template round<scalar_t>(p.reset(h, s));
+}
+
+// One BPTT step: from h[t], the gradients reaching s[t] (grad_s) and v[t] (gv, carry included),
+// gives dL/dh[t]. Then grad_x[t] = dh * dh_dx(), carry = dh * dh_dv().
+template <class V, class S, class T>
+C10_HOST_DEVICE V backward_step(const NeuronParams<T>& p, const S& surrogate, V h, V grad_s, V gv) {
+  const V u = h - V(p.v_threshold);
+  const V sg = surrogate.template grad<V>(u);
+  V dh;
+  if (p.hard_reset) {
+    const V s = Heaviside<T>{}.template primitive<V>(u);
+    dh = grad_s * sg + gv * (V(1) - s);
+    if (!p.detach_reset) dh = dh + gv * (V(p.v_reset) - h) * sg;
+  } else {
+    dh = grad_s * sg + gv;
+    if (!p.detach_reset) dh = dh + gv * V(-p.v_threshold) * sg;
+  }
+  return dh;
+}
+
 // Forward of lane n (neurons n .. n + lanes) over T steps. Tensors are contiguous [T, N] (v_init:
 // [N]); spike_seq, v_seq, h_seq are written.
 template <class V, class scalar_t, class T>
@@ -101,13 +128,11 @@ C10_HOST_DEVICE void multistep_forward_lane(const NeuronParams<T>& p, int64_t st
                                             const scalar_t* v_init, scalar_t* spike_seq,
                                             scalar_t* v_seq, scalar_t* h_seq) {
   using L = Lane<V>;
-  const Heaviside<T> step_fn{};
   V v = L::load(v_init + n);
   for (int64_t t = 0; t < steps; ++t) {
     const int64_t i = t * N + n;
-    const V h = L::template round<scalar_t>(p.charge(v, L::load(x_seq + i)));
-    const V s = step_fn.template primitive<V>(h - V(p.v_threshold));
-    v = L::template round<scalar_t>(p.reset(h, s));
+    V h, s;
+    forward_step<scalar_t>(p, v, L::load(x_seq + i), h, s);
     L::store(h_seq + i, h);
     L::store(spike_seq + i, s);
     L::store(v_seq + i, v);
@@ -116,7 +141,7 @@ C10_HOST_DEVICE void multistep_forward_lane(const NeuronParams<T>& p, int64_t st
 
 // BPTT of lane n. grad_v_seq may be null (no gradient reaches v_seq); x_seq, v_seq and
 // grad_k_partial are used only for PLIF (grad_k_partial: [N], opmath type, the per-neuron sum
-// of dh * dh/dk; may be null when k needs no gradient).
+// of dh * dh/dk; null when there is no k).
 template <class V, class S, class scalar_t, class T>
 C10_HOST_DEVICE void multistep_backward_lane(const NeuronParams<T>& p, const S& surrogate,
                                              int64_t steps, int64_t N, int64_t n,
@@ -126,27 +151,13 @@ C10_HOST_DEVICE void multistep_backward_lane(const NeuronParams<T>& p, const S& 
                                              const scalar_t* x_seq, scalar_t* grad_x_seq,
                                              scalar_t* grad_v_init, T* grad_k_partial) {
   using L = Lane<V>;
-  const Heaviside<T> step_fn{};
   const V dh_dx(p.dh_dx()), dh_dv(p.dh_dv());
   V carry(0);  // the gradient reaching v[t] from step t + 1
   V grad_k(0);
   for (int64_t t = steps - 1; t >= 0; --t) {
     const int64_t i = t * N + n;
-    const V h = L::load(h_seq + i);
-    const V u = h - V(p.v_threshold);
-    const V sg = surrogate.template grad<V>(u);
-    const V s = step_fn.template primitive<V>(u);
     const V gv = grad_v_seq != nullptr ? carry + L::load(grad_v_seq + i) : carry;
-    V dv_dh, dv_ds;
-    if (p.hard_reset) {
-      dv_dh = V(1) - s;
-      dv_ds = V(p.v_reset) - h;
-    } else {
-      dv_dh = V(1);
-      dv_ds = V(-p.v_threshold);
-    }
-    V dh = L::load(grad_spike_seq + i) * sg + gv * dv_dh;
-    if (!p.detach_reset) dh = dh + gv * dv_ds * sg;
+    const V dh = backward_step(p, surrogate, L::load(h_seq + i), L::load(grad_spike_seq + i), gv);
     L::store(grad_x_seq + i, dh * dh_dx);
     carry = dh * dh_dv;
     if (grad_k_partial != nullptr) {
