@@ -9,6 +9,10 @@ For each neuron kind and surrogate it times, interleaved within one process and 
 the forward (no autograd) and the forward+backward (spike_seq.backward(grad)) of an input of
 shape [T, 2^k], with each backend; and the peak extra memory of one forward+backward (CPU: peak
 RSS in a fresh subprocess, Linux; CUDA: max_memory_allocated).
+
+On the CPU the native backend's time is mostly the page faults of its fresh [T, N] outputs
+(glibc serves allocations over 32 MiB with new mmaps); PyTorch's THP_MEM_ALLOC_ENABLE=1 (huge
+pages for large CPU allocations) removes most of that cost.
 """
 from __future__ import annotations
 
@@ -118,8 +122,9 @@ def main(argv=None):
     results = []
     for kind, op in jobs_iter:
         fns = variants(kind, op, args.steps, n, dtype, args.device)
-        for fn in fns.values():
-            fn()  # warm-up
+        for _ in range(2):  # warm-up, the allocator's caches included
+            for fn in fns.values():
+                fn()
         samples = {key: [] for key in fns}
         for _ in range(args.repeats):
             for key, fn in fns.items():

@@ -17,7 +17,12 @@
 #include <ATen/ops/sum.h>
 #include <ATen/ops/zeros.h>
 
+#include <cstdint>
 #include <type_traits>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 namespace surrogate_ext {
 // A SIMD vector of neurons: contiguous loads and stores; float32/64 storage needs no rounding.
@@ -126,6 +131,26 @@ void backward_rows(const NeuronParams<T>& p, const S& surrogate, int64_t steps, 
   }
 }
 
+// A new [T, N] output is tens of MiB that glibc maps fresh on every call, so its first touch costs
+// a page fault per 4 KiB page: most of the time of a forward+backward. Asking for transparent huge
+// pages (a hint; PyTorch's own THP_MEM_ALLOC_ENABLE=1 does it for every large allocation) cuts
+// that by up to 512x where the kernel allows it (THP "madvise" or "always").
+inline void advise_huge_pages(const at::Tensor& t) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(t.data_ptr());
+  const uintptr_t lo = (begin + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t hi = (begin + t.nbytes()) & ~(kHuge - 1);
+  if (hi >= lo + 2 * kHuge) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#endif
+}
+
+inline at::Tensor new_sequence(const at::Tensor& like) {
+  at::Tensor t = at::empty(like.sizes(), like.options());
+  advise_huge_pages(t);
+  return t;
+}
+
 template <class T>
 const T* ptr_or_null(const at::Tensor& t) {
   return t.defined() ? t.const_data_ptr<T>() : nullptr;
@@ -136,9 +161,8 @@ struct NeuronBackend {
   static TensorTriple multistep_forward(const NeuronConfig& c, const at::Tensor& x_in,
                                         const at::Tensor& v_in, A... a) {
     const at::Tensor x_seq = x_in.contiguous(), v_init = v_in.contiguous();
-    at::Tensor spike_seq = at::empty(x_seq.sizes(), x_seq.options());
-    at::Tensor v_seq = at::empty(x_seq.sizes(), x_seq.options());
-    at::Tensor h_seq = at::empty(x_seq.sizes(), x_seq.options());
+    at::Tensor spike_seq = new_sequence(x_seq), v_seq = new_sequence(x_seq),
+               h_seq = new_sequence(x_seq);
     const int64_t steps = x_seq.size(0), N = v_init.numel();
     if (x_seq.numel() == 0) return {spike_seq, v_seq, h_seq};
     SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
@@ -168,7 +192,7 @@ struct NeuronBackend {
     const at::Tensor grad_v_seq = grad_v_in.defined() ? grad_v_in.contiguous() : at::Tensor();
     const at::Tensor v_seq = k_grad ? v_seq_in.contiguous() : at::Tensor();
     const at::Tensor x_seq = x_in.defined() ? x_in.contiguous() : at::Tensor();
-    at::Tensor grad_x_seq = at::empty(h_seq.sizes(), h_seq.options());
+    at::Tensor grad_x_seq = new_sequence(h_seq);
     at::Tensor grad_v_init = at::empty(v_init.sizes(), v_init.options());
     const auto opmath_dtype = at::toOpMathType(h_seq.scalar_type());
     at::Tensor grad_k_partial =
