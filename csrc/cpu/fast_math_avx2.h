@@ -36,15 +36,18 @@ inline __m256 exp2(__m256 t) {
 // absolute error 5.3e-8 (2.3e-7 with rounding, measured over [-2^13, 2^13]). Vectors with |x| > 2^13, where x/pi
 // rounds too coarsely for the reduction, or an infinite x, take Sleef's cosf (3.5 ulp).
 // NaN passes through the polynomial.
-inline __m256 cos(__m256 x) {
-  const __m256 x_abs = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
-  // expected false: a likely call would make GCC keep the caller's vectors in memory
-  if (__builtin_expect(
-          _mm256_movemask_ps(_mm256_cmp_ps(x_abs, _mm256_set1_ps(8192.f), _CMP_GT_OQ)) != 0, 0)) {
-    return Sleef_cosf8_u35(x);
-  }
-  const __m256 q = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.318309886183790672f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+// cos_reduced is the polynomial alone, for a caller that checks the range itself:
+// cos_reduced_covers(m) tells whether it is exact enough for arguments with |x| <= m (m >= 0).
+inline bool cos_reduced_covers(__m256 x_abs_max) {
+  return _mm256_movemask_ps(_mm256_cmp_ps(x_abs_max, _mm256_set1_ps(8192.f), _CMP_GT_OQ)) == 0;
+}
+
+inline __m256 cos_reduced(__m256 x) {
+  // q = round(x/pi) by adding 1.5 * 2^23, whose ulp is 1: t's low mantissa bit is q's parity
+  // (valid while |x/pi| < 2^22; larger arguments are the caller's to avoid)
+  const __m256 magic = _mm256_set1_ps(12582912.f);
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(0.318309886183790672f), magic);
+  const __m256 q = _mm256_sub_ps(t, magic);
   __m256 r = _mm256_fnmadd_ps(q, _mm256_set1_ps(3.14159274101257324f), x);
   r = _mm256_fnmadd_ps(q, _mm256_set1_ps(-8.74227800037248e-08f), r);
   const __m256 z = _mm256_mul_ps(r, r);
@@ -54,8 +57,15 @@ inline __m256 cos(__m256 x) {
   const __m256 p23 = _mm256_fmadd_ps(z, _mm256_set1_ps(2.3194386468948794e-05f),
                                      _mm256_set1_ps(-0.0013855927183287551f));
   const __m256 c = _mm256_fmadd_ps(z, _mm256_fmadd_ps(z2, p23, p01), _mm256_set1_ps(1.f));
-  const __m256i sign = _mm256_slli_epi32(_mm256_cvtps_epi32(q), 31);
+  const __m256i sign = _mm256_slli_epi32(_mm256_castps_si256(t), 31);
   return _mm256_xor_ps(c, _mm256_castsi256_ps(sign));
+}
+
+inline __m256 cos(__m256 x) {
+  const __m256 x_abs = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
+  // expected false: a likely call would make GCC keep the caller's vectors in memory
+  if (__builtin_expect(!cos_reduced_covers(x_abs), 0)) return Sleef_cosf8_u35(x);
+  return cos_reduced(x);
 }
 
 }  // namespace surrogate_ext::fast_math_avx2

@@ -31,6 +31,10 @@ struct VectorMath {
   static V erfc(V x) { return x.erfc(); }
   static V sin(V x) { return x.sin(); }
   static V cos(V x) { return x.cos(); }
+  template <class F>
+  static V with_cos(F f) {
+    return f([](V x) { return Self::cos(x); });
+  }
   // x > 0 only (the surrogates raise 1 + k|x| >= 1): exp(y log x), much cheaper than Sleef's
   // pow; an integer exponent (known when the surrogate is built) multiplies instead.
   static V pow(V x, const Exponent<T>& y) {
@@ -52,6 +56,23 @@ struct Math<at::vec::Vectorized<float>> : VectorMath<float, Math<at::vec::Vector
   static V exp(V x) { return fast_math_avx2::exp2(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f))); }
   static V exp2(V x) { return fast_math_avx2::exp2(x); }
   static V cos(V x) { return fast_math_avx2::cos(x); }
+  // f's cos terms all take the polynomial, with no call in f's loop (a call there makes GCC keep
+  // f's running sum in memory); only if some term's argument was out of the polynomial's range is
+  // f redone, out of line, with fast_math_avx2::cos (and so Sleef's cos for those arguments).
+  template <class F>
+  static V with_cos(F f) {
+    __m256 largest = _mm256_setzero_ps();  // of the |arguments|; max drops NaN, which needs no call
+    const V result = f([&largest](V x) {
+      largest = _mm256_max_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), x), largest);
+      return V(fast_math_avx2::cos_reduced(x));
+    });
+    if (__builtin_expect(!fast_math_avx2::cos_reduced_covers(largest), 0)) return with_cos_cold(f);
+    return result;
+  }
+  template <class F>
+  [[gnu::noinline, gnu::cold]] static V with_cos_cold(F& f) {
+    return f([](V x) { return V(fast_math_avx2::cos(x)); });
+  }
 #endif
 };
 

@@ -80,6 +80,13 @@ struct ScalarMath {
   static C10_HOST_DEVICE T erfc(T x) { return detail::erfc_(x); }
   static C10_HOST_DEVICE T sin(T x) { return detail::sin_(x); }
   static C10_HOST_DEVICE T cos(T x) { return detail::cos_(x); }
+  // f(cos) with cos a callable evaluating cos: for a sum of many cos terms. A vector
+  // specialisation may hand f a cheaper cos and redo f, out of line, for rare arguments that one
+  // does not cover (vec_math.h); f may run more than once and must have no side effects.
+  template <class F>
+  static C10_HOST_DEVICE T with_cos(F f) {
+    return f([](T x) { return detail::cos_(x); });
+  }
   static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }
   static C10_HOST_DEVICE T pow(T x, const Exponent<T>& y) { return detail::pow_(x, y.value); }
   static C10_HOST_DEVICE T where(bool c, T a, T b) { return c ? a : b; }

@@ -231,10 +231,13 @@ struct SquarewaveFourierSeries {
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
-    V total(0);
     const V wx = V(omega) * x;
-    for (int64_t i = 1; i < n; ++i) total = total + Math<V>::cos(V(T(2 * i - 1)) * wx);
-    return V(four_over_T) * total;
+    return V(four_over_T) * Math<V>::with_cos([n = n, wx](auto cos) {
+      V total(0);
+      V k(T(1));  // 2i - 1
+      for (int64_t i = 1; i < n; ++i, k = k + V(T(2))) total = total + cos(k * wx);
+      return total;
+    });
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
