@@ -125,20 +125,27 @@ def peak_memory(entry, n, dtype, device, implementation):
         fn()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
-    # Linux: writing 5 to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current RSS.
+    return peak_rss_extra(
+        f"from surrogate_ext import bench, registry\n"
+        f"entry = registry.BY_OP[{entry.op!r}]\n"
+        f"x = torch.randn({n}).to(torch.{str(dtype).split('.')[-1]}); g = torch.randn({n}).to(x.dtype)\n"
+        f"fn = bench.variants(entry, x, g)[('fwd+bwd', {implementation!r})]",
+        "fn()")
+
+
+def peak_rss_extra(setup: str, run: str) -> int:
+    """Peak RSS growth (bytes) while `run` executes, after `setup`, in a fresh Python process
+    (Linux: writing 5 to /proc/self/clear_refs resets the peak RSS, VmHWM, to the current RSS)."""
     code = f"""
-import torch, surrogate_ext
-from surrogate_ext import bench, registry
+import torch
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):
             return int(line.split()[1]) * 1024
-entry = registry.BY_OP[{entry.op!r}]
-x = torch.randn({n}).to(torch.{str(dtype).split('.')[-1]}); g = torch.randn({n}).to(x.dtype)
-fn = bench.variants(entry, x, g)[("fwd+bwd", {implementation!r})]
+{setup}
 open("/proc/self/clear_refs", "w").write("5")
 base = status("VmRSS:")
-fn()
+{run}
 print(status("VmHWM:") - base)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 
 import torch
 
 import surrogate_ext
 from surrogate_ext import neuron, registry
-from surrogate_ext.bench import DTYPES, Timer
+from surrogate_ext.bench import DTYPES, Timer, peak_rss_extra
 
 CLASSES = {"if": neuron.MultiStepIFNode, "lif": neuron.MultiStepLIFNode,
            "plif": neuron.MultiStepParametricLIFNode}
@@ -74,22 +73,11 @@ def peak_memory(kind, op, steps, n, dtype, device, backend):
         net(x).backward(g)
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
-    # Linux: writing 5 to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current RSS.
-    code = f"""
-import torch
-from surrogate_ext import bench_neuron
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) * 1024
-net, x, g = bench_neuron.make_case({kind!r}, {op!r}, {steps}, {n}, torch.{str(dtype).split('.')[-1]}, "cpu", {backend!r})
-open("/proc/self/clear_refs", "w").write("5")
-base = status("VmRSS:")
-net(x).backward(g)
-print(status("VmHWM:") - base)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1])
+    return peak_rss_extra(
+        f"from surrogate_ext import bench_neuron\n"
+        f"net, x, g = bench_neuron.make_case({kind!r}, {op!r}, {steps}, {n}, "
+        f"torch.{str(dtype).split('.')[-1]}, 'cpu', {backend!r})",
+        "net(x).backward(g)")
 
 
 def main(argv=None):
