@@ -39,9 +39,9 @@ TORCH_LIBRARY(surrogate_ext, m) {
   m.def(#op "_primitive_backward(Tensor grad_output, Tensor x, " params ") -> Tensor", tags);      \
   m.def(#op "_multistep_node(Tensor x_seq, Tensor v_init, str neuron, float tau, Tensor? k, "      \
         "bool decay_input, float v_threshold, float? v_reset, bool detach_reset, " params          \
-        ") -> (Tensor spike_seq, Tensor v_seq, Tensor h_seq)", tags);                              \
-  m.def(#op "_multistep_node_backward(Tensor grad_spike_seq, Tensor? grad_v_seq, Tensor h_seq, "   \
-        "Tensor v_init, Tensor v_seq, Tensor? x_seq, str neuron, float tau, Tensor? k, "           \
+        ") -> (Tensor spike_seq, Tensor v_seq)", tags);                                            \
+  m.def(#op "_multistep_node_backward(Tensor grad_spike_seq, Tensor? grad_v_seq, Tensor x_seq, "   \
+        "Tensor v_init, Tensor v_seq, str neuron, float tau, Tensor? k, "                          \
         "bool decay_input, float v_threshold, float? v_reset, bool detach_reset, " params          \
         ") -> (Tensor grad_x_seq, Tensor grad_v_init, Tensor grad_k)", tags);
   SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_SCHEMAS)

@@ -90,15 +90,15 @@ def _register_multistep(entry: registry.Surrogate) -> None:
         entry.check(*params)
         _check_sequence(forward, x_seq, v_init)
         _check_neuron(forward, neuron, tau, k)
-        return x_seq.new_empty(x_seq.shape), x_seq.new_empty(x_seq.shape), x_seq.new_empty(x_seq.shape)
+        return x_seq.new_empty(x_seq.shape), x_seq.new_empty(x_seq.shape)
 
-    def backward_fake(grad_spike_seq, grad_v_seq, h_seq, v_init, v_seq, x_seq, neuron, tau, k,
+    def backward_fake(grad_spike_seq, grad_v_seq, x_seq, v_init, v_seq, neuron, tau, k,
                       decay_input, v_threshold, v_reset, detach_reset, *params):
         entry.check(*params)
-        _check_sequence(backward, h_seq, v_init)
+        _check_sequence(backward, x_seq, v_init)
         _check_neuron(backward, neuron, tau, k)
-        grad_k = k.new_empty(k.shape) if neuron == "plif" else h_seq.new_empty(())
-        return h_seq.new_empty(h_seq.shape), v_init.new_empty(v_init.shape), grad_k
+        grad_k = k.new_empty(k.shape) if neuron == "plif" else x_seq.new_empty(())
+        return x_seq.new_empty(x_seq.shape), v_init.new_empty(v_init.shape), grad_k
 
     torch.library.register_fake(forward)(forward_fake)
     torch.library.register_fake(backward)(backward_fake)

@@ -131,8 +131,8 @@ class _MultiStepNode(nn.Module):
         else:
             v_init = torch.full_like(x_seq[0], self.v)
         neuron, tau, k, decay_input = self._native_charge()
-        spike_seq, v_seq, _ = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
-                                 self.v_reset, self.detach_reset, *params)
+        spike_seq, v_seq = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
+                              self.v_reset, self.detach_reset, *params)
         self.v_seq = v_seq
         self.v = v_seq[-1]
         return spike_seq

@@ -97,7 +97,7 @@ def test_gradient_to_initial_v():
     k = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
 
     def f(x, v0, k):
-        s, v, _ = ops.sigmoid_multistep_node(x, v0, "plif", 1.0, k, True, 1.0, None, False, 4.0)
+        s, v = ops.sigmoid_multistep_node(x, v0, "plif", 1.0, k, True, 1.0, None, False, 4.0)
         return s.sum() + (v * v).sum()
 
     # the spike's surrogate gradient is not the step's derivative, so compare with the torch
@@ -230,21 +230,25 @@ def test_bad_operator_arguments(over, x_shape, v_shape, error, match):
 def test_bad_backward_arguments():
     ops = torch.ops.surrogate_ext
     x, v0 = torch.randn(3, 4), torch.zeros(4)
-    s, v, h = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
+    s, v = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
     tail = ("lif", 2.0, None, True, 1.0, 0.0, False, 2.0)
     with pytest.raises(ValueError, match="grad_spike_seq must have shape"):
-        ops.atan_multistep_node_backward(torch.ones(2, 4), None, h, v0, v, None, *tail)
+        ops.atan_multistep_node_backward(torch.ones(2, 4), None, x, v0, v, *tail)
     with pytest.raises(TypeError, match="grad_v_seq must have dtype"):
         ops.atan_multistep_node_backward(torch.ones(3, 4), torch.ones(3, 4, dtype=torch.float64),
-                                         h, v0, v, None, *tail)
-    with pytest.raises(ValueError, match="x_seq is needed"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, h, v0, v, None, "plif", 1.0,
-                                         torch.tensor(0.5), True, 1.0, 0.0, False, 2.0)
+                                         x, v0, v, *tail)
+    with pytest.raises(ValueError, match="v_seq must have shape"):
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, x, v0, v[:2], *tail)
+    with pytest.raises(ValueError, match="v_init must have the shape of one step of x_seq"):
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, x, v0[:3], v, *tail)
+    with pytest.raises(ValueError, match="k must be a one-element tensor"):
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, x, v0, v, "plif", 1.0,
+                                         None, True, 1.0, 0.0, False, 2.0)
 
 
 def test_double_backward_is_refused():
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    s, v, _ = torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, torch.zeros(4, dtype=torch.float64)), 2.0)
+    s, v = torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, torch.zeros(4, dtype=torch.float64)), 2.0)
     (gx,) = torch.autograd.grad(s.sum() + v.sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="double backward is not supported"):
         gx.sum().backward()
@@ -271,8 +275,8 @@ def test_opcheck_backward():
     ops = torch.ops.surrogate_ext
     x, v0 = torch.randn(4, 6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
     k = torch.tensor(0.3, dtype=torch.float64)
-    s, v, h = ops.erf_multistep_node(*_op_args(x, v0, neuron="plif", k=k), 2.0)
-    args = (torch.randn_like(x), torch.randn_like(x), h, v0, v, x, "plif", 1.0, k, True, 1.0,
+    s, v = ops.erf_multistep_node(*_op_args(x, v0, neuron="plif", k=k), 2.0)
+    args = (torch.randn_like(x), torch.randn_like(x), x, v0, v, "plif", 1.0, k, True, 1.0,
             0.0, False, 2.0)
     torch.library.opcheck(ops.erf_multistep_node_backward, args)
 

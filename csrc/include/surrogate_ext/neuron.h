@@ -15,7 +15,8 @@
 // Each expression is evaluated in the same order as SpikingJelly's, so that in float32 and float64
 // the spikes and potentials equal the step-by-step 'torch' backend's bit for bit. h and v are
 // rounded to the storage type after each step (a no-op for float32/64), as a step-by-step
-// computation in that type would round them; the backward recomputes s from the saved h.
+// computation in that type would round them. The forward saves no h: the backward recomputes h
+// (and s) from v_seq and x_seq, which costs a read of x_seq instead of a whole [T, N] output.
 //
 // BPTT, with gv the gradient reaching v[t] (from the v_seq output and from step t+1):
 //   dh = grad_s * g' + gv * dv/dh + gv * dv/ds * g' (the last term dropped with detach_reset)
@@ -93,13 +94,12 @@ struct NeuronParams {
   }
 };
 
-// One forward step: from v[t-1] (updated to v[t]) and x[t], gives h[t] and s[t].
+// h[t] = charge(v[t-1], x[t]), rounded to the storage type: the forward computes it, and the
+// backward recomputes it from the saved v_seq and x_seq (the same expression on the same values,
+// so the same h bit for bit).
 template <class scalar_t, class V, class T>
-C10_HOST_DEVICE void forward_step(const NeuronParams<T>& p, V& v, V x, V& h, V& s) {
-  using L = Lane<V>;
-  h = L::template round<scalar_t>(p.charge(v, x));
-  s = Heaviside<T>{}.template primitive<V>(h - V(p.v_threshold));
-  v = L::template round<scalar_t>(p.reset(h, s));
+C10_HOST_DEVICE V charge_step(const NeuronParams<T>& p, V v_prev, V x) {
+  return Lane<V>::template round<scalar_t>(p.charge(v_prev, x));
 }
 
 // One BPTT step: from h[t], the gradients reaching s[t] (grad_s) and v[t] (gv, carry included),
@@ -120,53 +120,63 @@ C10_HOST_DEVICE V backward_step(const NeuronParams<T>& p, const S& surrogate, V 
   return dh;
 }
 
-// Forward of lane n (neurons n .. n + lanes) over T steps. Tensors are contiguous [T, N] (v_init:
-// [N]); spike_seq, v_seq, h_seq are written.
+// The tensors of one forward call: [T, N] contiguous, v_init [N].
+template <class scalar_t, class T>
+struct ForwardArgs {
+  NeuronParams<T> p;
+  int64_t steps, N;
+  const scalar_t* x_seq;
+  const scalar_t* v_init;
+  scalar_t* spike_seq;
+  scalar_t* v_seq;
+};
+
+// The tensors of one backward call: [T, N] contiguous, v_init and grad_v_init [N].
+// grad_v_seq is null when no gradient reaches v_seq; grad_k_partial ([N], opmath type: each
+// neuron's sum of dh * dh/dk) is null when there is no k.
+template <class scalar_t, class T>
+struct BackwardArgs {
+  NeuronParams<T> p;
+  int64_t steps, N;
+  const scalar_t* grad_spike_seq;
+  const scalar_t* grad_v_seq;
+  const scalar_t* x_seq;
+  const scalar_t* v_init;
+  const scalar_t* v_seq;
+  scalar_t* grad_x_seq;
+  scalar_t* grad_v_init;
+  T* grad_k_partial;
+};
+
+// Step t of the lane at neuron n (a scalar, or a SIMD vector of neurons n ...): v holds v[t-1]
+// and becomes v[t]; s[t] and v[t] are stored. The kernels call it for t = 0 .. T-1.
 template <class V, class scalar_t, class T>
-C10_HOST_DEVICE void multistep_forward_lane(const NeuronParams<T>& p, int64_t steps, int64_t N,
-                                            int64_t n, const scalar_t* x_seq,
-                                            const scalar_t* v_init, scalar_t* spike_seq,
-                                            scalar_t* v_seq, scalar_t* h_seq) {
+C10_HOST_DEVICE void forward_cell(const ForwardArgs<scalar_t, T>& a, int64_t t, int64_t n, V& v) {
   using L = Lane<V>;
-  V v = L::load(v_init + n);
-  for (int64_t t = 0; t < steps; ++t) {
-    const int64_t i = t * N + n;
-    V h, s;
-    forward_step<scalar_t>(p, v, L::load(x_seq + i), h, s);
-    L::store(h_seq + i, h);
-    L::store(spike_seq + i, s);
-    L::store(v_seq + i, v);
-  }
+  const int64_t i = t * a.N + n;
+  const V h = charge_step<scalar_t>(a.p, v, L::load(a.x_seq + i));
+  const V s = Heaviside<T>{}.template primitive<V>(h - V(a.p.v_threshold));
+  v = L::template round<scalar_t>(a.p.reset(h, s));
+  L::store(a.spike_seq + i, s);
+  L::store(a.v_seq + i, v);
 }
 
-// BPTT of lane n. grad_v_seq may be null (no gradient reaches v_seq); x_seq, v_seq and
-// grad_k_partial are used only for PLIF (grad_k_partial: [N], opmath type, the per-neuron sum
-// of dh * dh/dk; null when there is no k).
+// BPTT step t of the lane at neuron n: carry holds the gradient reaching v[t] from step t + 1
+// and becomes the one reaching v[t-1]; grad_k accumulates dh * dh/dk. grad_x[t] is stored. The
+// kernels call it for t = T-1 .. 0, then store carry as grad_v_init and grad_k as its partial sum.
 template <class V, class S, class scalar_t, class T>
-C10_HOST_DEVICE void multistep_backward_lane(const NeuronParams<T>& p, const S& surrogate,
-                                             int64_t steps, int64_t N, int64_t n,
-                                             const scalar_t* grad_spike_seq,
-                                             const scalar_t* grad_v_seq, const scalar_t* h_seq,
-                                             const scalar_t* v_init, const scalar_t* v_seq,
-                                             const scalar_t* x_seq, scalar_t* grad_x_seq,
-                                             scalar_t* grad_v_init, T* grad_k_partial) {
+C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, T>& a, const S& surrogate,
+                                   int64_t t, int64_t n, V& carry, V& grad_k) {
   using L = Lane<V>;
-  const V dh_dx(p.dh_dx()), dh_dv(p.dh_dv());
-  V carry(0);  // the gradient reaching v[t] from step t + 1
-  V grad_k(0);
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    const int64_t i = t * N + n;
-    const V gv = grad_v_seq != nullptr ? carry + L::load(grad_v_seq + i) : carry;
-    const V dh = backward_step(p, surrogate, L::load(h_seq + i), L::load(grad_spike_seq + i), gv);
-    L::store(grad_x_seq + i, dh * dh_dx);
-    carry = dh * dh_dv;
-    if (grad_k_partial != nullptr) {
-      const V v_prev = t > 0 ? L::load(v_seq + i - N) : L::load(v_init + n);
-      grad_k = grad_k + dh * p.dh_dk(v_prev, x_seq != nullptr ? L::load(x_seq + i) : V(0));
-    }
-  }
-  L::store(grad_v_init + n, carry);
-  if (grad_k_partial != nullptr) L::store(grad_k_partial + n, grad_k);
+  const int64_t i = t * a.N + n;
+  const V v_prev = t > 0 ? L::load(a.v_seq + i - a.N) : L::load(a.v_init + n);
+  const V x = L::load(a.x_seq + i);
+  const V h = charge_step<scalar_t>(a.p, v_prev, x);
+  const V gv = a.grad_v_seq != nullptr ? carry + L::load(a.grad_v_seq + i) : carry;
+  const V dh = backward_step(a.p, surrogate, h, L::load(a.grad_spike_seq + i), gv);
+  L::store(a.grad_x_seq + i, dh * V(a.p.dh_dx()));
+  carry = dh * V(a.p.dh_dv());
+  if (a.grad_k_partial != nullptr) grad_k = grad_k + dh * a.p.dh_dk(v_prev, x);
 }
 
 }  // namespace surrogate_ext

@@ -2,23 +2,29 @@
 // The fused multi-step neuron operators of one surrogate, for one backend, generated from the
 // table in surrogates.h (see neuron.h for the dynamics):
 //   op_multistep_node(x_seq, v_init, neuron, tau, k, decay_input, v_threshold, v_reset,
-//                     detach_reset, p...) -> (spike_seq, v_seq, h_seq)
-//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, h_seq, v_init, v_seq, x_seq?, neuron,
-//                     tau, k, decay_input, v_threshold, v_reset, detach_reset, p...)
+//                     detach_reset, p...) -> (spike_seq, v_seq)
+//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, x_seq, v_init, v_seq, neuron, tau, k,
+//                     decay_input, v_threshold, v_reset, detach_reset, p...)
 //                     -> (grad_x_seq, grad_v_init, grad_k)
 // neuron is "if", "lif" (uses tau) or "plif" (uses k = sigmoid(w), a one-element tensor).
-// A Backend provides
-//   template <template <class> class S, class... A>
-//   static std::tuple<Tensor, Tensor, Tensor> multistep_forward(const NeuronConfig&, x_seq, v_init, A...);
-//   ... multistep_backward(const NeuronConfig&, grad_spike_seq, grad_v_seq, h_seq, v_init, v_seq,
-//                          x_seq, bool k_grad, A...);
-// with [T, N] contiguous tensors (v_init [N]).
+//
+// The host side (checks, contiguous inputs, new outputs, dtype dispatch, the sum of grad_k) is
+// here, once; a Backend provides only where the outputs live and the loop over neurons:
+//   using Guard = ...;                                    // RAII, constructed from a Device
+//   static at::Tensor new_sequence(const at::Tensor& like);  // an uninitialised [T, ...] output
+//   template <class scalar_t, class T> static void forward(const ForwardArgs<scalar_t, T>&);
+//   template <class scalar_t, class T, class S>
+//   static void backward(const BackwardArgs<scalar_t, T>&, const S& surrogate);
 
 #include <surrogate_ext/checks.h>
+#include <surrogate_ext/dispatch.h>
 #include <surrogate_ext/neuron.h>
 #include <surrogate_ext/ops.h>
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/sum.h>
+#include <ATen/ops/zeros.h>
 #include <c10/util/Optional.h>
 #include <c10/util/string_view.h>
 #include <torch/library.h>
@@ -100,15 +106,20 @@ inline void check_sequence(const char* op, const at::Tensor& x_seq, const at::Te
               x_seq.device(), ", got ", v_init.device());
 }
 
-// A [T, ...] tensor that must match h_seq (the saved forward state) in shape, dtype, device.
+// A [T, ...] tensor that must match x_seq in shape, dtype and device.
 inline void check_like_sequence(const char* op, const char* name, const at::Tensor& t,
-                                const at::Tensor& h_seq) {
-  TORCH_CHECK_VALUE(t.sizes() == h_seq.sizes(), op, ": ", name, " must have shape ",
-                    h_seq.sizes(), ", got ", t.sizes());
-  TORCH_CHECK_TYPE(t.scalar_type() == h_seq.scalar_type(), op, ": ", name, " must have dtype ",
-                   h_seq.scalar_type(), ", got ", t.scalar_type());
-  TORCH_CHECK(t.device() == h_seq.device(), op, ": ", name, " must be on device ",
-              h_seq.device(), ", got ", t.device());
+                                const at::Tensor& x_seq) {
+  TORCH_CHECK_VALUE(t.sizes() == x_seq.sizes(), op, ": ", name, " must have shape ",
+                    x_seq.sizes(), ", got ", t.sizes());
+  TORCH_CHECK_TYPE(t.scalar_type() == x_seq.scalar_type(), op, ": ", name, " must have dtype ",
+                   x_seq.scalar_type(), ", got ", t.scalar_type());
+  TORCH_CHECK(t.device() == x_seq.device(), op, ": ", name, " must be on device ",
+              x_seq.device(), ", got ", t.device());
+}
+
+template <class T>
+const T* ptr_or_null(const at::Tensor& t) {
+  return t.defined() ? t.const_data_ptr<T>() : nullptr;
 }
 
 namespace tags {
@@ -123,6 +134,7 @@ SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_NEURON_TAG)
 #undef SURROGATE_EXT_DEFINE_NEURON_TAG
 }  // namespace tags
 
+using TensorPair = std::tuple<at::Tensor, at::Tensor>;
 using TensorTriple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 template <class Backend, class Tag, class Args = ArgsOf<typename Tag::surrogate>>
@@ -134,47 +146,76 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   template <class T>
   using S = typename Surrogate::template functor<T>;
 
-  static TensorTriple forward(const at::Tensor& x_seq, const at::Tensor& v_init,
-                              c10::string_view neuron, double tau,
-                              const c10::optional<at::Tensor>& k, bool decay_input,
-                              double v_threshold, c10::optional<double> v_reset,
-                              bool detach_reset, A... a) {
+  static TensorPair forward(const at::Tensor& x_in, const at::Tensor& v_in,
+                            c10::string_view neuron, double tau,
+                            const c10::optional<at::Tensor>& k, bool decay_input,
+                            double v_threshold, c10::optional<double> v_reset, bool detach_reset,
+                            A... a) {
     S<float>::check(Surrogate::name, a...);
-    check_sequence(Tag::forward, x_seq, v_init);
+    check_sequence(Tag::forward, x_in, v_in);
     const NeuronConfig c = make_neuron_config(Tag::forward, neuron, tau, k, decay_input,
                                               v_threshold, v_reset, detach_reset);
-    return Backend::template multistep_forward<S>(c, x_seq, v_init, a...);
+    const typename Backend::Guard guard(x_in.device());
+    const at::Tensor x_seq = x_in.contiguous(), v_init = v_in.contiguous();
+    at::Tensor spike_seq = Backend::new_sequence(x_seq), v_seq = Backend::new_sequence(x_seq);
+    if (x_seq.numel() > 0) {
+      SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
+        using opmath_t = at::opmath_type<scalar_t>;
+        Backend::forward(ForwardArgs<scalar_t, opmath_t>{
+            c.params<opmath_t>(), x_seq.size(0), v_init.numel(), x_seq.const_data_ptr<scalar_t>(),
+            v_init.const_data_ptr<scalar_t>(), spike_seq.mutable_data_ptr<scalar_t>(),
+            v_seq.mutable_data_ptr<scalar_t>()});
+      });
+    }
+    return {spike_seq, v_seq};
   }
 
-  static TensorTriple backward(const at::Tensor& grad_spike_seq,
-                               const c10::optional<at::Tensor>& grad_v_seq,
-                               const at::Tensor& h_seq, const at::Tensor& v_init,
-                               const at::Tensor& v_seq, const c10::optional<at::Tensor>& x_seq,
-                               c10::string_view neuron, double tau,
+  static TensorTriple backward(const at::Tensor& grad_spike_in,
+                               const c10::optional<at::Tensor>& grad_v_in,
+                               const at::Tensor& x_in, const at::Tensor& v_init_in,
+                               const at::Tensor& v_seq_in, c10::string_view neuron, double tau,
                                const c10::optional<at::Tensor>& k, bool decay_input,
                                double v_threshold, c10::optional<double> v_reset,
                                bool detach_reset, A... a) {
     S<float>::check(Surrogate::name, a...);
-    check_sequence(Tag::backward, h_seq, v_init);
-    check_like_sequence(Tag::backward, "grad_spike_seq", grad_spike_seq, h_seq);
-    check_like_sequence(Tag::backward, "v_seq", v_seq, h_seq);
-    const bool has_grad_v = grad_v_seq.has_value() && grad_v_seq->defined();
-    if (has_grad_v) check_like_sequence(Tag::backward, "grad_v_seq", *grad_v_seq, h_seq);
+    check_sequence(Tag::backward, x_in, v_init_in);
+    check_like_sequence(Tag::backward, "grad_spike_seq", grad_spike_in, x_in);
+    check_like_sequence(Tag::backward, "v_seq", v_seq_in, x_in);
+    const bool has_grad_v = grad_v_in.has_value() && grad_v_in->defined();
+    if (has_grad_v) check_like_sequence(Tag::backward, "grad_v_seq", *grad_v_in, x_in);
     const NeuronConfig c = make_neuron_config(Tag::backward, neuron, tau, k, decay_input,
                                               v_threshold, v_reset, detach_reset);
     const bool k_grad = c.kind == NeuronKind::PLIF;
-    const bool needs_x = k_grad && decay_input;
-    TORCH_CHECK_VALUE(!needs_x || (x_seq.has_value() && x_seq->defined()), Tag::backward,
-                      ": x_seq is needed for neuron 'plif' with decay_input");
-    if (needs_x) check_like_sequence(Tag::backward, "x_seq", *x_seq, h_seq);
-    auto [grad_x, grad_v_init, grad_k] = Backend::template multistep_backward<S>(
-        c, grad_spike_seq, has_grad_v ? *grad_v_seq : at::Tensor(), h_seq, v_init, v_seq,
-        needs_x ? *x_seq : at::Tensor(), k_grad, a...);
-    // grad_k: k's dtype and shape (zeros when there is no k)
+
+    const typename Backend::Guard guard(x_in.device());
+    const at::Tensor grad_spike_seq = grad_spike_in.contiguous(), x_seq = x_in.contiguous(),
+                     v_init = v_init_in.contiguous(), v_seq = v_seq_in.contiguous();
+    const at::Tensor grad_v_seq = has_grad_v ? grad_v_in->contiguous() : at::Tensor();
+    at::Tensor grad_x_seq = Backend::new_sequence(x_seq);
+    at::Tensor grad_v_init = at::empty(v_init.sizes(), v_init.options());
+    at::Tensor grad_k_partial;
     if (k_grad) {
-      grad_k = grad_k.to(k->scalar_type()).reshape(k->sizes());
+      const auto opmath_dtype = at::toOpMathType(x_seq.scalar_type());
+      grad_k_partial = at::zeros(v_init.sizes(), x_seq.options().dtype(opmath_dtype));
     }
-    return {grad_x, grad_v_init, grad_k};
+    const int64_t steps = x_seq.size(0), N = v_init.numel();
+    if (N > 0 && steps == 0) grad_v_init.zero_();
+    if (N > 0 && steps > 0) {
+      SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
+        using opmath_t = at::opmath_type<scalar_t>;
+        Backend::backward(
+            BackwardArgs<scalar_t, opmath_t>{
+                c.params<opmath_t>(), steps, N, grad_spike_seq.const_data_ptr<scalar_t>(),
+                ptr_or_null<scalar_t>(grad_v_seq), x_seq.const_data_ptr<scalar_t>(),
+                v_init.const_data_ptr<scalar_t>(), v_seq.const_data_ptr<scalar_t>(),
+                grad_x_seq.mutable_data_ptr<scalar_t>(), grad_v_init.mutable_data_ptr<scalar_t>(),
+                k_grad ? grad_k_partial.mutable_data_ptr<opmath_t>() : nullptr},
+            S<opmath_t>(a...));
+      });
+    }
+    at::Tensor grad_k = k_grad ? grad_k_partial.sum().to(k->scalar_type()).reshape(k->sizes())
+                               : at::zeros({}, x_seq.options());
+    return {grad_x_seq, grad_v_init, grad_k};
   }
 
   static void register_kernels(torch::Library& m) {
