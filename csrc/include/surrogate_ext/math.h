@@ -30,8 +30,11 @@ SURROGATE_EXT_UNARY_MATH(log1p_, log1pf, log1p)
 SURROGATE_EXT_UNARY_MATH(atan_, atanf, atan)
 SURROGATE_EXT_UNARY_MATH(erfc_, erfcf, erfc)
 SURROGATE_EXT_UNARY_MATH(sin_, sinf, sin)
-SURROGATE_EXT_UNARY_MATH(cos_, cosf, cos)
 #undef SURROGATE_EXT_UNARY_MATH
+// cos(pi x) as cos of the rounded pi x on host and device alike (CUDA's cospif would differ from
+// the host past |x| ~ 2^22, where only the vector polynomial's exact reduction is valid anyway).
+C10_HOST_DEVICE inline float cospi_(float x) { return ::cosf(3.14159265358979323846f * x); }
+C10_HOST_DEVICE inline double cospi_(double x) { return ::cos(3.14159265358979323846 * x); }
 C10_HOST_DEVICE inline float pow_(float x, float y) { return ::powf(x, y); }
 C10_HOST_DEVICE inline double pow_(double x, double y) { return ::pow(x, y); }
 }  // namespace detail
@@ -79,13 +82,14 @@ struct ScalarMath {
   static C10_HOST_DEVICE T atan(T x) { return detail::atan_(x); }
   static C10_HOST_DEVICE T erfc(T x) { return detail::erfc_(x); }
   static C10_HOST_DEVICE T sin(T x) { return detail::sin_(x); }
-  static C10_HOST_DEVICE T cos(T x) { return detail::cos_(x); }
-  // f(cos) with cos a callable evaluating cos: for a sum of many cos terms. A vector
-  // specialisation may hand f a cheaper cos and redo f, out of line, for rare arguments that one
+  // cos(pi x): a vector type reduces the argument exactly (x - round(x)), without a 2-part pi
+  static C10_HOST_DEVICE T cospi(T x) { return detail::cospi_(x); }
+  // f(cospi) with cospi a callable evaluating cos(pi x): for a sum of many cos terms. A vector
+  // specialisation may hand f a cheaper cospi and redo f, out of line, for rare arguments that one
   // does not cover (vec_math.h); f may run more than once and must have no side effects.
   template <class F>
-  static C10_HOST_DEVICE T with_cos(F f) {
-    return f([](T x) { return detail::cos_(x); });
+  static C10_HOST_DEVICE T with_cospi(F f) {
+    return f([](T x) { return detail::cospi_(x); });
   }
   static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }
   static C10_HOST_DEVICE T pow(T x, const Exponent<T>& y) { return detail::pow_(x, y.value); }

@@ -216,7 +216,9 @@ struct PiecewiseLeakyReLU {
 
 // SquarewaveFourierSeries: with omega = 2 pi / T,
 //   g(x)  = 1/2 + 2/pi sum_{i=1}^{n-1} sin((2i-1) omega x) / (2i-1)
-//   g'(x) = 4/T sum_{i=1}^{n-1} cos((2i-1) omega x)
+//   g'(x) = 4/T sum_{i=1}^{n-1} cos((2i-1) omega x) = 4/T sum cos(pi (2i-1) 2x/T)
+// The gradient's terms take cospi, whose vector argument reduction is exact (and 2x/T is exact
+// for a power-of-two T such as the default 8).
 template <class T>
 struct SquarewaveFourierSeries {
   using Args = std::tuple<int64_t, double>;
@@ -225,17 +227,20 @@ struct SquarewaveFourierSeries {
     check_positive(op, "T_period", T_period);
   }
   int64_t n;
-  T omega, four_over_T, two_over_pi;
+  T omega, two_over_T, four_over_T, two_over_pi;
   SquarewaveFourierSeries(int64_t n_, double T_period)
-      : n(n_), omega(2 * kPi / T_period), four_over_T(4 / T_period), two_over_pi(2 / kPi) {}
+      : n(n_), omega(2 * kPi / T_period), two_over_T(2 / T_period), four_over_T(4 / T_period),
+        two_over_pi(2 / kPi) {}
 
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
-    const V wx = V(omega) * x;
-    return V(four_over_T) * Math<V>::with_cos([n = n, wx](auto cos) {
+    using M = Math<V>;
+    const V f = V(two_over_T) * x;  // omega x / pi
+    if (n == 2) return V(four_over_T) * M::cospi(f);  // the default: one term, no loop
+    return V(four_over_T) * M::with_cospi([n = n, f](auto cospi) {
       V total(0);
       V k(T(1));  // 2i - 1
-      for (int64_t i = 1; i < n; ++i, k = k + V(T(2))) total = total + cos(k * wx);
+      for (int64_t i = 1; i < n; ++i, k = k + V(T(2))) total = total + cospi(k * f);
       return total;
     });
   }
