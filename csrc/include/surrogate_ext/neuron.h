@@ -133,10 +133,12 @@ struct ForwardArgs {
 
 // The tensors of one backward call: [T, N] contiguous, v_init and grad_v_init [N].
 // grad_v_seq is null when no gradient reaches v_seq; grad_k_partial ([N], opmath type: each
-// neuron's sum of dh * dh/dk) is null when there is no k.
+// neuron's sum of dh * dh/dk) is null when there is no k. dh_dx and dh_dv are p.dh_dx() and
+// p.dh_dv(), evaluated once per call rather than in every step of every lane.
 template <class scalar_t, class T>
 struct BackwardArgs {
   NeuronParams<T> p;
+  T dh_dx, dh_dv;
   int64_t steps, N;
   const scalar_t* grad_spike_seq;
   const scalar_t* grad_v_seq;
@@ -174,8 +176,8 @@ C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, T>& a, const S& 
   const V h = charge_step<scalar_t>(a.p, v_prev, x);
   const V gv = a.grad_v_seq != nullptr ? carry + L::load(a.grad_v_seq + i) : carry;
   const V dh = backward_step(a.p, surrogate, h, L::load(a.grad_spike_seq + i), gv);
-  L::store(a.grad_x_seq + i, dh * V(a.p.dh_dx()));
-  carry = dh * V(a.p.dh_dv());
+  L::store(a.grad_x_seq + i, dh * V(a.dh_dx));
+  carry = dh * V(a.dh_dv);
   if (a.grad_k_partial != nullptr) grad_k = grad_k + dh * a.p.dh_dk(v_prev, x);
 }
 

@@ -203,9 +203,10 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     if (N > 0 && steps > 0) {
       SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
         using opmath_t = at::opmath_type<scalar_t>;
+        const auto p = c.params<opmath_t>();
         Backend::backward(
             BackwardArgs<scalar_t, opmath_t>{
-                c.params<opmath_t>(), steps, N, grad_spike_seq.const_data_ptr<scalar_t>(),
+                p, p.dh_dx(), p.dh_dv(), steps, N, grad_spike_seq.const_data_ptr<scalar_t>(),
                 ptr_or_null<scalar_t>(grad_v_seq), x_seq.const_data_ptr<scalar_t>(),
                 v_init.const_data_ptr<scalar_t>(), v_seq.const_data_ptr<scalar_t>(),
                 grad_x_seq.mutable_data_ptr<scalar_t>(), grad_v_init.mutable_data_ptr<scalar_t>(),
