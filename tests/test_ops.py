@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from surrogate_ext import registry
 from conftest import DEVICES, DTYPES, assert_close_to_oracle, edge_values, op, param_sets
 
 
@@ -48,6 +49,32 @@ def test_expanded_grad_output(entry, params, device):
     assert g.stride() == (0, 0)
     torch.testing.assert_close(op(entry.op + "_backward")(g, x.detach(), *params),
                                entry.grad(x.detach(), *params), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("entry,params", param_sets())
+def test_expanded_grad_output_every_dtype(entry, params, dtype, device):
+    """The broadcast grad_output's own SIMD loop: every dtype, a vector body and a tail."""
+    x = edge_values(entry, params).to(dtype).to(device)
+    for scale in (1.0, -0.5):
+        g = torch.full((), scale, dtype=dtype, device=device).expand(x.shape)
+        assert_close_to_oracle(op(entry.op + "_backward")(g, x, *params), x,
+                               lambda t: scale * entry.grad(t, *params), what=f"{entry.op} {dtype} g={scale}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 11.0, 16.0, 17.0, 18.0, 20.5])
+def test_q_pseudo_spike_every_exponent(alpha, dtype, device):
+    """Integer exponents up to 16 multiply (one straight sequence per exponent), others use exp/log."""
+    entry = next(e for e in registry.SURROGATES if e.op == "q_pseudo_spike")
+    x = edge_values(entry, (alpha,)).to(dtype).to(device)
+    g = torch.linspace(-1, 1, x.numel(), dtype=torch.float64).to(dtype).to(device)
+    assert_close_to_oracle(op("q_pseudo_spike_backward")(g, x, alpha), x,
+                           lambda t: g.double() * entry.grad(t, alpha), what=f"alpha={alpha} {dtype} backward")
+    assert_close_to_oracle(op("q_pseudo_spike_primitive")(x, alpha), x,
+                           lambda t: entry.primitive(t, alpha), what=f"alpha={alpha} {dtype} primitive")
 
 
 @pytest.mark.parametrize("device", DEVICES)

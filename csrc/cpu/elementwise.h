@@ -24,41 +24,50 @@ namespace surrogate_ext::cpu::CPU_CAPABILITY {
 template <class scalar_t>
 constexpr bool is_reduced_float = std::is_same_v<scalar_t, c10::Half> || std::is_same_v<scalar_t, c10::BFloat16>;
 
-// Applies `compute(opmath vector...) -> opmath vector` to n elements: `load(i, count)` gives the
-// inputs at element i as vectors of the storage type, the result is stored at y + i.
+// The inputs of simd_map: a contiguous run, or one value broadcast (stride 0, e.g. the
+// grad_output of .sum().backward()). Each is a type of its own so that the loop holds no test of
+// the stride, and the pointers are locals the stores cannot alias.
+template <class scalar_t>
+struct Contiguous {
+  const scalar_t* __restrict p;
+  at::vec::Vectorized<scalar_t> operator()(int64_t i, int64_t count) const {
+    return at::vec::Vectorized<scalar_t>::loadu(p + i, count);
+  }
+};
+template <class scalar_t>
+struct Broadcast {
+  at::vec::Vectorized<scalar_t> value;
+  at::vec::Vectorized<scalar_t> operator()(int64_t, int64_t) const { return value; }
+};
+
+// y[i] = compute(inputs[i]...) for n elements, a vector of the storage type at a time; compute
+// takes and returns vectors of the opmath type.
 // flatten inlines the whole call tree (functor, Math, at::vec) into the loop: with this many
 // instantiations in a unit GCC otherwise keeps a functor's method out of line, a call per
 // vector that also rebuilds every constant of its polynomials.
-template <class scalar_t, class Load, class Compute>
-__attribute__((flatten)) inline void simd_map(scalar_t* y, int64_t n, Load load, Compute compute) {
+template <class scalar_t, class Compute, class... Inputs>
+__attribute__((flatten)) inline void simd_map(scalar_t* __restrict y, int64_t n, Compute compute,
+                                              Inputs... inputs) {
   using Vec = at::vec::Vectorized<scalar_t>;
   constexpr int64_t step = Vec::size();
-  int64_t i = 0;
-  auto body = [&](int64_t count) {
+  auto body = [&](int64_t i, int64_t count) {
     if constexpr (is_reduced_float<scalar_t>) {
-      auto result = std::apply(
-          [&](auto... inputs) {
-            auto lo_hi = std::make_tuple(at::vec::convert_to_float<scalar_t>(inputs)...);
-            auto lo = std::apply([&](auto... p) { return compute(std::get<0>(p)...); }, lo_hi);
-            auto hi = std::apply([&](auto... p) { return compute(std::get<1>(p)...); }, lo_hi);
-            return at::vec::convert_from_float<scalar_t>(lo, hi);
-          },
-          load(i, count));
-      result.store(y + i, count);
+      auto lo_hi = std::make_tuple(at::vec::convert_to_float<scalar_t>(inputs(i, count))...);
+      auto lo = std::apply([&](auto... p) { return compute(std::get<0>(p)...); }, lo_hi);
+      auto hi = std::apply([&](auto... p) { return compute(std::get<1>(p)...); }, lo_hi);
+      at::vec::convert_from_float<scalar_t>(lo, hi).store(y + i, count);
     } else {
-      std::apply(compute, load(i, count)).store(y + i, count);
+      compute(inputs(i, count)...).store(y + i, count);
     }
   };
-  for (; i + step <= n; i += step) body(step);
-  if (i < n) body(n - i);
+  int64_t i = 0;
+  for (; i + step <= n; i += step) body(i, step);
+  if (i < n) body(i, n - i);
 }
 
 template <class scalar_t>
-inline at::vec::Vectorized<scalar_t> load_vec(const char* base, int64_t stride, int64_t i, int64_t count) {
-  using Vec = at::vec::Vectorized<scalar_t>;
-  const auto* p = reinterpret_cast<const scalar_t*>(base);
-  if (stride == 0) return Vec(p[0]);  // broadcast, e.g. the grad_output of .sum().backward()
-  return Vec::loadu(p + i, count);
+inline Contiguous<scalar_t> contiguous(const char* base) {
+  return {reinterpret_cast<const scalar_t*>(base)};
 }
 
 struct Backend {
@@ -79,10 +88,7 @@ struct Backend {
         constexpr int64_t size = sizeof(scalar_t);
         if (strides[0] == size && strides[1] == size) {
           simd_map(reinterpret_cast<scalar_t*>(data[0]), n,
-                   [&](int64_t i, int64_t count) {
-                     return std::make_tuple(load_vec<scalar_t>(data[1], size, i, count));
-                   },
-                   [s](auto xv) { return Fn::apply(s, xv); });
+                   [s](auto xv) { return Fn::apply(s, xv); }, contiguous<scalar_t>(data[1]));
           return;
         }
         for (int64_t i = 0; i < n; ++i) {
@@ -108,12 +114,14 @@ struct Backend {
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
         constexpr int64_t size = sizeof(scalar_t);
         if (strides[0] == size && (strides[1] == size || strides[1] == 0) && strides[2] == size) {
-          simd_map(reinterpret_cast<scalar_t*>(data[0]), n,
-                   [&](int64_t i, int64_t count) {
-                     return std::make_tuple(load_vec<scalar_t>(data[1], strides[1], i, count),
-                                            load_vec<scalar_t>(data[2], size, i, count));
-                   },
-                   [s](auto gv, auto xv) { return gv * Fn::apply(s, xv); });
+          auto* y = reinterpret_cast<scalar_t*>(data[0]);
+          auto compute = [s](auto gv, auto xv) { return gv * Fn::apply(s, xv); };
+          if (strides[1] == 0) {
+            const auto g = *reinterpret_cast<const scalar_t*>(data[1]);
+            simd_map(y, n, compute, Broadcast<scalar_t>{g}, contiguous<scalar_t>(data[2]));
+          } else {
+            simd_map(y, n, compute, contiguous<scalar_t>(data[1]), contiguous<scalar_t>(data[2]));
+          }
           return;
         }
         for (int64_t i = 0; i < n; ++i) {

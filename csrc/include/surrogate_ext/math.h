@@ -50,10 +50,10 @@ struct Exponent {
       : value(T(y)), integer(y == std::floor(y) && std::abs(y) <= 16 ? int(y) : 0) {}
 };
 
-// x^n for an integer n != 0, by binary exponentiation (x^2 = x*x, x^3 = x*x^2, ...).
-template <class V, class T>
-C10_HOST_DEVICE V powi(V x, int n) {
-  unsigned m = n < 0 ? unsigned(-n) : unsigned(n);
+// x^m for m >= 1, by binary exponentiation (x^2 = x*x, x^3 = x*x^2, ...). With m a constant the
+// loop folds away into the multiplications.
+template <class V>
+C10_HOST_DEVICE inline V powu(V x, unsigned m) {
   V power = x;  // x^(2^k)
   V result = x;
   bool started = false;
@@ -65,6 +65,31 @@ C10_HOST_DEVICE V powi(V x, int n) {
     m >>= 1;
     if (m == 0) break;
     power = power * power;
+  }
+  return result;
+}
+
+// x^n for an integer n != 0. A vector kernel calls this for every vector with the same n: the
+// switch turns each |n| <= 16 into straight multiplications behind one predictable jump, where
+// the loop would cost a branch per bit of n in every vector.
+template <class V, class T>
+C10_HOST_DEVICE V powi(V x, int n) {
+  const unsigned m = n < 0 ? unsigned(-n) : unsigned(n);
+  V result = x;
+  switch (m) {
+#define SURROGATE_EXT_POWI_CASE(k) \
+  case k:                          \
+    result = powu(x, k##u);        \
+    break;
+    SURROGATE_EXT_POWI_CASE(1) SURROGATE_EXT_POWI_CASE(2) SURROGATE_EXT_POWI_CASE(3)
+    SURROGATE_EXT_POWI_CASE(4) SURROGATE_EXT_POWI_CASE(5) SURROGATE_EXT_POWI_CASE(6)
+    SURROGATE_EXT_POWI_CASE(7) SURROGATE_EXT_POWI_CASE(8) SURROGATE_EXT_POWI_CASE(9)
+    SURROGATE_EXT_POWI_CASE(10) SURROGATE_EXT_POWI_CASE(11) SURROGATE_EXT_POWI_CASE(12)
+    SURROGATE_EXT_POWI_CASE(13) SURROGATE_EXT_POWI_CASE(14) SURROGATE_EXT_POWI_CASE(15)
+    SURROGATE_EXT_POWI_CASE(16)
+#undef SURROGATE_EXT_POWI_CASE
+    default:
+      result = powu(x, m);
   }
   return n < 0 ? V(T(1)) / result : result;
 }
