@@ -79,6 +79,24 @@ def test_q_pseudo_spike_every_exponent(alpha, dtype, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_squarewave_reduction_is_exact(dtype, device):
+    """At x = (T/2) j the default gradient 4/T cos(pi 2x/T) is exactly 4/T (-1)^j, however large j."""
+    js = [0, 1, 2, 3, 5, 7, 255, 2**10 + 1, 2**20 + 1, 2**22 + 1, 2**23 + 1, 2**24 + 2, 2**30 + 1,
+          2**31 + 2**8, 2**32 + 2**9, 3 * 2**40, 2**100, 2**120]
+    values = [4.0 * j for j in js] + [-4.0 * j for j in js]
+    x = torch.tensor(values, dtype=torch.float64).to(dtype)
+    x = x[x.double() == torch.tensor(values, dtype=torch.float64)]  # the j this dtype holds exactly
+    x = x.repeat(4)  # a vector body and a tail for every dtype
+    parity = torch.tensor([int(v) // 4 % 2 for v in x.double().tolist()], dtype=torch.float64)
+    expected = 0.5 * (1 - 2 * parity)
+    for layout, t in [("contiguous", x), ("strided", torch.stack([x, x], 1)[:, 0])]:
+        t = t.to(device)
+        got = op("squarewave_fourier_series_backward")(torch.ones_like(t), t, 2, 8.0)
+        assert torch.equal(got.double().cpu(), expected), f"{dtype} {layout}: {got} != {expected}"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_heaviside_is_bit_exact(dtype, device):
     x = torch.tensor([0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0, float("inf"), -float("inf"), float("nan")],
                      dtype=torch.float64).to(dtype).to(device)

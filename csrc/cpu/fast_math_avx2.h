@@ -6,7 +6,6 @@
 // Coefficients: minimax (Remez) fits, constrained to give exp(0) = cos(0) = 1 exactly.
 
 #include <immintrin.h>
-#include <sleef.h>
 
 namespace surrogate_ext::fast_math_avx2 {
 
@@ -32,19 +31,12 @@ inline __m256 exp2(__m256 t) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
 }
 
-// cos(pi x) = (-1)^q cos(pi r), q = round(x), r = x - q in [-1/2, 1/2], both exact (q's parity
-// from its int32 conversion); cos(pi r) = 1 + z (c0 + c1 z + c2 z^2 + c3 z^3), z = r^2: the
-// minimax fit of cos on [-pi/2, pi/2] with its variable scaled by pi, absolute error 1.9e-7 with
-// rounding (measured at every float in [-4, 4]). NaN passes through.
-// cospi_reduced is the polynomial alone, for a caller that checks the range itself:
-// cospi_reduced_covers(m) tells whether it serves arguments with |x| <= m (m >= 0). Past 2^22,
-// where x's ulp is 1/2 or more, and for inf, cospi takes Sleef's cosf of the rounded pi x instead:
-// what the scalar path (cosf) and CUDA (cosf) return there, and what cos(omega x) in float gave.
-inline bool cospi_reduced_covers(__m256 x_abs_max) {
-  return _mm256_movemask_ps(_mm256_cmp_ps(x_abs_max, _mm256_set1_ps(4194304.f), _CMP_GT_OQ)) == 0;
-}
-
-inline __m256 cospi_reduced(__m256 x) {
+// cos(pi x) = (-1)^q cos(pi r), q = round(x), r = x - q in [-1/2, 1/2], both exact (math.h's
+// cospi_); cos(pi r) = 1 + z (c0 + c1 z + c2 z^2 + c3 z^3), z = r^2: the minimax fit of cos on
+// [-pi/2, pi/2] with its variable scaled by pi, absolute error 1.9e-7 with rounding (measured at
+// every float in [-4, 4]). q's parity is the low bit of its int32 conversion; past 2^31 that
+// conversion gives 0x80000000 (even), and every float there is even. NaN and inf give NaN.
+inline __m256 cospi(__m256 x) {
   const __m256 q = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m256 r = _mm256_sub_ps(x, q);
   const __m256 z = _mm256_mul_ps(r, r);
@@ -56,14 +48,6 @@ inline __m256 cospi_reduced(__m256 x) {
   const __m256 c = _mm256_fmadd_ps(z, _mm256_fmadd_ps(z2, p23, p01), _mm256_set1_ps(1.f));
   const __m256i sign = _mm256_slli_epi32(_mm256_cvtps_epi32(q), 31);
   return _mm256_xor_ps(c, _mm256_castsi256_ps(sign));
-}
-
-inline __m256 cospi(__m256 x) {
-  const __m256 x_abs = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
-  // expected false: a likely call would make GCC keep the caller's vectors in memory
-  if (__builtin_expect(!cospi_reduced_covers(x_abs), 0))
-    return Sleef_cosf8_u35(_mm256_mul_ps(x, _mm256_set1_ps(3.14159265358979323846f)));
-  return cospi_reduced(x);
 }
 
 }  // namespace surrogate_ext::fast_math_avx2

@@ -2,7 +2,7 @@
 // Math<V> for the CPU SIMD vectors of at::vec (Sleef for the special functions on AVX2), so the
 // same surrogate functors run a vector of elements at a time. Vectorized<T> lives in the
 // per-capability namespace at::vec::CPU_CAPABILITY, so each capability gets its own
-// specialisation. On AVX2 the float vector's exp and cos are inlined polynomials
+// specialisation. On AVX2 the float vector's exp and cos(pi x) are inlined polynomials
 // (fast_math_avx2.h): the surrogates' backwards are otherwise bound by those two functions.
 
 #include <surrogate_ext/math.h>
@@ -30,10 +30,12 @@ struct VectorMath {
   static V atan(V x) { return x.atan(); }
   static V erfc(V x) { return x.erfc(); }
   static V sin(V x) { return x.sin(); }
-  static V cospi(V x) { return (x * V(T(3.14159265358979323846))).cos(); }
-  template <class F>
-  static V with_cospi(F f) {
-    return f([](V x) { return Self::cospi(x); });
+  // the scalar cospi's exact reduction (math.h), a vector at a time
+  static V cospi(V x) {
+    const V q = x.round();  // to nearest even, as rint
+    const V c = ((x - q) * V(T(3.14159265358979323846))).cos();
+    const V half = q * V(T(0.5));
+    return V::blendv(c, c.neg(), half.floor() != half);
   }
   // x > 0 only (the surrogates raise 1 + k|x| >= 1): exp(y log x), much cheaper than Sleef's
   // pow; an integer exponent (known when the surrogate is built) multiplies instead.
@@ -56,23 +58,6 @@ struct Math<at::vec::Vectorized<float>> : VectorMath<float, Math<at::vec::Vector
   static V exp(V x) { return fast_math_avx2::exp2(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f))); }
   static V exp2(V x) { return fast_math_avx2::exp2(x); }
   static V cospi(V x) { return fast_math_avx2::cospi(x); }
-  // f's cos terms all take the polynomial, with no call in f's loop (a call there makes GCC keep
-  // f's running sum in memory); only if some term's argument was out of the polynomial's range is
-  // f redone, out of line, with fast_math_avx2::cospi (and so Sleef's cos for those arguments).
-  template <class F>
-  static V with_cospi(F f) {
-    __m256 largest = _mm256_setzero_ps();  // of the |arguments|; max drops NaN, which needs no call
-    const V result = f([&largest](V x) {
-      largest = _mm256_max_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), x), largest);
-      return V(fast_math_avx2::cospi_reduced(x));
-    });
-    if (__builtin_expect(!fast_math_avx2::cospi_reduced_covers(largest), 0)) return with_cospi_cold(f);
-    return result;
-  }
-  template <class F>
-  [[gnu::noinline, gnu::cold]] static V with_cospi_cold(F& f) {
-    return f([](V x) { return V(fast_math_avx2::cospi(x)); });
-  }
 #endif
 };
 

@@ -31,10 +31,22 @@ SURROGATE_EXT_UNARY_MATH(atan_, atanf, atan)
 SURROGATE_EXT_UNARY_MATH(erfc_, erfcf, erfc)
 SURROGATE_EXT_UNARY_MATH(sin_, sinf, sin)
 #undef SURROGATE_EXT_UNARY_MATH
-// cos(pi x) as cos of the rounded pi x on host and device alike (CUDA's cospif would differ from
-// the host past |x| ~ 2^22, where only the vector polynomial's exact reduction is valid anyway).
-C10_HOST_DEVICE inline float cospi_(float x) { return ::cosf(3.14159265358979323846f * x); }
-C10_HOST_DEVICE inline double cospi_(double x) { return ::cos(3.14159265358979323846 * x); }
+// cos(pi x) with the argument reduced exactly: x = q + r with q = rint(x), |r| <= 1/2 (x - q is
+// exact in floating point), and cos(pi x) = (-1)^q cos(pi r). Every path (scalar, CUDA, the CPU
+// vectors) evaluates this same function, right for every finite x: a float past 2^24 is an even
+// integer, cos(pi x) = 1. Infinity gives r = NaN, as cos(inf) does.
+C10_HOST_DEVICE inline float cospi_(float x) {
+  const float q = ::rintf(x);
+  const float c = ::cosf(3.14159265358979323846f * (x - q));
+  const float half = q * 0.5f;  // exact; not an integer when q is odd
+  return ::floorf(half) != half ? -c : c;
+}
+C10_HOST_DEVICE inline double cospi_(double x) {
+  const double q = ::rint(x);
+  const double c = ::cos(3.14159265358979323846 * (x - q));
+  const double half = q * 0.5;
+  return ::floor(half) != half ? -c : c;
+}
 C10_HOST_DEVICE inline float pow_(float x, float y) { return ::powf(x, y); }
 C10_HOST_DEVICE inline double pow_(double x, double y) { return ::pow(x, y); }
 }  // namespace detail
@@ -107,15 +119,8 @@ struct ScalarMath {
   static C10_HOST_DEVICE T atan(T x) { return detail::atan_(x); }
   static C10_HOST_DEVICE T erfc(T x) { return detail::erfc_(x); }
   static C10_HOST_DEVICE T sin(T x) { return detail::sin_(x); }
-  // cos(pi x): a vector type reduces the argument exactly (x - round(x)), without a 2-part pi
+  // cos(pi x), with an exact argument reduction (detail::cospi_)
   static C10_HOST_DEVICE T cospi(T x) { return detail::cospi_(x); }
-  // f(cospi) with cospi a callable evaluating cos(pi x): for a sum of many cos terms. A vector
-  // specialisation may hand f a cheaper cospi and redo f, out of line, for rare arguments that one
-  // does not cover (vec_math.h); f may run more than once and must have no side effects.
-  template <class F>
-  static C10_HOST_DEVICE T with_cospi(F f) {
-    return f([](T x) { return detail::cospi_(x); });
-  }
   static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }
   static C10_HOST_DEVICE T pow(T x, const Exponent<T>& y) { return detail::pow_(x, y.value); }
   static C10_HOST_DEVICE T where(bool c, T a, T b) { return c ? a : b; }

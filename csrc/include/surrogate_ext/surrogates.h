@@ -217,8 +217,8 @@ struct PiecewiseLeakyReLU {
 // SquarewaveFourierSeries: with omega = 2 pi / T,
 //   g(x)  = 1/2 + 2/pi sum_{i=1}^{n-1} sin((2i-1) omega x) / (2i-1)
 //   g'(x) = 4/T sum_{i=1}^{n-1} cos((2i-1) omega x) = 4/T sum cos(pi (2i-1) 2x/T)
-// The gradient's terms take cospi, whose vector argument reduction is exact (and 2x/T is exact
-// for a power-of-two T such as the default 8).
+// The gradient's terms take cospi, whose argument reduction is exact (and 2x/T is exact for a
+// power-of-two T such as the default 8).
 template <class T>
 struct SquarewaveFourierSeries {
   using Args = std::tuple<int64_t, double>;
@@ -236,13 +236,11 @@ struct SquarewaveFourierSeries {
   C10_HOST_DEVICE V grad(V x) const {
     using M = Math<V>;
     const V f = V(two_over_T) * x;  // omega x / pi
-    if (n == 2) return V(four_over_T) * M::cospi(f);  // the default: one term, no loop
-    return V(four_over_T) * M::with_cospi([n = n, f](auto cospi) {
-      V total(0);
-      V k(T(1));  // 2i - 1
-      for (int64_t i = 1; i < n; ++i, k = k + V(T(2))) total = total + cospi(k * f);
-      return total;
-    });
+    if (n < 2) return V(0);
+    V total = M::cospi(f);  // i = 1: the default n = 2 is this one term
+    V k(T(3));              // 2i - 1
+    for (int64_t i = 2; i < n; ++i, k = k + V(T(2))) total = total + M::cospi(k * f);
+    return V(four_over_T) * total;
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
