@@ -15,6 +15,12 @@ The floor ops move the same bytes and allocate their output, as the native ops d
 times come from CUDA events and the table adds the achieved GB/s and its fraction of a measured
 device-to-device copy. ``--memory`` also reports the peak extra memory of a forward+backward
 (CPU: peak RSS in a fresh subprocess, Linux; CUDA: max_memory_allocated), native vs reference.
+
+On CPU with glibc the allocator's thresholds are fixed (mallopt): every allocation from 8 MiB up
+is a fresh mapping, and up to 64 MiB of freed heap is kept. So the native op and the floor pay the
+same page faults in every repeat: fresh pages at 2^24 float32 elements, reused ones at 2^20. By
+default glibc raises these thresholds as memory is freed; the heap then grew, and a 64 MB output
+sometimes came from already-touched heap memory: single cells came out 5x apart between runs.
 """
 from __future__ import annotations
 
@@ -152,6 +158,20 @@ print(status("VmHWM:") - base)
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def fresh_large_allocations(threshold: int = 8 << 20, keep: int = 64 << 20) -> bool:
+    """Makes glibc map every allocation >= threshold afresh, and keep up to `keep` bytes of freed
+    heap (both fixed, no longer raised by glibc as memory is freed)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, threshold)) and bool(libc.mallopt(m_trim_threshold, keep))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="16,20,24", help="log2 of the element counts (12..28)")
@@ -172,8 +192,10 @@ def main(argv=None):
     threads = [int(t) for t in args.threads.split(",")] if args.device == "cpu" else [None]
     timer = Timer(args.device)
     info = surrogate_ext.build_info()
+    fresh = args.device == "cpu" and fresh_large_allocations()
     print(f"surrogate_ext on torch {torch.__version__}, device {args.device}, CPU kernels "
-          f"{info['cpu_capability']}, {args.repeats} interleaved repeats, medians")
+          f"{info['cpu_capability']}, {args.repeats} interleaved repeats, medians"
+          + (", allocations >= 8 MiB freshly mapped" if fresh else ""))
 
     jobs = [(t, k, d, e) for t in threads for k in sizes for d in dtypes for e in entries]
     try:
