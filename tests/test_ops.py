@@ -171,3 +171,23 @@ def test_autograd_saves_only_x(entry, params, suffix):
     assert y.requires_grad
     with torch.no_grad():
         assert not op(entry.op + suffix)(x, *params).requires_grad
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["piecewise_exp", "sigmoid", "s2nn", "erf"])
+def test_exp_gradients_through_the_float_underflow(name, device):
+    """The exp-based gradients in float32 as their exp falls below the smallest normal float (the
+    AVX2 exp2 builds 2^n in the exponent bits): within rtol while the result is well inside the
+    normal range (>= 2^-120, so the exp is normal whatever the prefactor), then between 0 and
+    2^-120 (no sign or exponent garbage), and 0 where even the exp rounds to 0 (< 2^-155).
+    x <= 0: the exp side of S2NN, and where the float64 oracle's sigmoid has no 1 - s cancellation."""
+    entry = registry.BY_OP[name]
+    x = torch.linspace(-120, 0, 200001, dtype=torch.float64).float()
+    got = op(name + "_backward")(torch.ones_like(x).to(device), x.to(device), *entry.defaults).cpu().double()
+    expected = entry.grad(x.double(), *entry.defaults)
+    normal = expected >= 2.0 ** -120
+    rel = ((got - expected).abs() / expected)[normal]
+    assert float(rel.max()) <= 2e-5, f"relative error {float(rel.max()):.3g}"
+    tiny = got[~normal]
+    assert bool(((tiny >= 0) & (tiny <= 2.0 ** -120)).all()), f"min {float(tiny.min())!r} max {float(tiny.max())!r}"
+    assert bool((got[expected < 2.0 ** -155] == 0).all())

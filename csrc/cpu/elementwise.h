@@ -3,7 +3,8 @@
 // at::parallel_for (TensorIterator::for_each), math in at::opmath_type<scalar_t>.
 // Contiguous runs (and a broadcast grad_output, stride 0) take a SIMD path: at::vec vectors of
 // the opmath type, half types loaded, converted to float, computed and converted back in vectors.
-// Other strides take a scalar loop over the same functors.
+// Operands too large for a cache are streamed with software prefetch (see Streaming). Other
+// strides take a scalar loop over the same functors.
 // The output is always a new contiguous tensor shaped like x, as the fake kernels declare.
 //
 // This header is compiled once per CPU capability (see capability_avx2.h): everything here is in
@@ -17,6 +18,7 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 
+#include <algorithm>
 #include <type_traits>
 
 namespace surrogate_ext::cpu::CPU_CAPABILITY {
@@ -33,11 +35,25 @@ struct Contiguous {
   at::vec::Vectorized<scalar_t> operator()(int64_t i, int64_t count) const {
     return at::vec::Vectorized<scalar_t>::loadu(p + i, count);
   }
+  void prefetch(int64_t i) const { __builtin_prefetch(p + i, /*read*/ 0, /*keep*/ 3); }
 };
 template <class scalar_t>
 struct Broadcast {
   at::vec::Vectorized<scalar_t> value;
   at::vec::Vectorized<scalar_t> operator()(int64_t, int64_t) const { return value; }
+  void prefetch(int64_t) const {}
+};
+
+// Software prefetch, for a map whose operands (inputs and output together) take at least
+// kFromBytes: they stream from memory, and a heavy functor's vectors fill the out-of-order window
+// before the loads ahead are issued, so its loop waits on memory that a cheap one (torch.mul)
+// overlaps. Each input is prefetched kAheadBytes ahead, once per 64-byte line. Smaller operands
+// stay in cache, where the prefetches would only add instructions (about 10 % on a cheap map of
+// 2^20 floats, measured).
+struct Streaming {
+  static constexpr int64_t kFromBytes = int64_t(16) << 20;
+  static constexpr int64_t kAheadBytes = 2048;
+  static constexpr int64_t kLineBytes = 64;
 };
 
 // y[i] = compute(inputs[i]...) for n elements, a vector of the storage type at a time; compute
@@ -46,8 +62,8 @@ struct Broadcast {
 // instantiations in a unit GCC otherwise keeps a functor's method out of line, a call per
 // vector that also rebuilds every constant of its polynomials.
 template <class scalar_t, class Compute, class... Inputs>
-__attribute__((flatten)) inline void simd_map(scalar_t* __restrict y, int64_t n, Compute compute,
-                                              Inputs... inputs) {
+__attribute__((flatten)) inline void simd_map(scalar_t* __restrict y, int64_t n, bool prefetch,
+                                              Compute compute, Inputs... inputs) {
   using Vec = at::vec::Vectorized<scalar_t>;
   constexpr int64_t step = Vec::size();
   auto body = [&](int64_t i, int64_t count) {
@@ -61,6 +77,14 @@ __attribute__((flatten)) inline void simd_map(scalar_t* __restrict y, int64_t n,
     }
   };
   int64_t i = 0;
+  if (prefetch) {
+    constexpr int64_t line = std::max<int64_t>(step, Streaming::kLineBytes / sizeof(scalar_t));
+    constexpr int64_t ahead = Streaming::kAheadBytes / sizeof(scalar_t);
+    for (; i + line <= n; i += line) {
+      (inputs.prefetch(i + ahead), ...);
+      for (int64_t k = 0; k < line; k += step) body(i + k, step);
+    }
+  }
   for (; i + step <= n; i += step) body(i, step);
   if (i < n) body(i, n - i);
 }
@@ -68,6 +92,11 @@ __attribute__((flatten)) inline void simd_map(scalar_t* __restrict y, int64_t n,
 template <class scalar_t>
 inline Contiguous<scalar_t> contiguous(const char* base) {
   return {reinterpret_cast<const scalar_t*>(base)};
+}
+
+template <class scalar_t>
+inline bool streams(const at::TensorIteratorBase& iter) {
+  return iter.numel() * iter.ntensors() * int64_t(sizeof(scalar_t)) >= Streaming::kFromBytes;
 }
 
 struct Backend {
@@ -84,10 +113,11 @@ struct Backend {
     SURROGATE_EXT_DISPATCH_FLOATING(x.scalar_type(), [&] {
       using opmath_t = at::opmath_type<scalar_t>;
       const S<opmath_t> s(a...);
+      const bool prefetch = streams<scalar_t>(iter);
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
         constexpr int64_t size = sizeof(scalar_t);
         if (strides[0] == size && strides[1] == size) {
-          simd_map(reinterpret_cast<scalar_t*>(data[0]), n,
+          simd_map(reinterpret_cast<scalar_t*>(data[0]), n, prefetch,
                    [s](auto xv) { return Fn::apply(s, xv); }, contiguous<scalar_t>(data[1]));
           return;
         }
@@ -111,6 +141,7 @@ struct Backend {
     SURROGATE_EXT_DISPATCH_FLOATING(x.scalar_type(), [&] {
       using opmath_t = at::opmath_type<scalar_t>;
       const S<opmath_t> s(a...);
+      const bool prefetch = streams<scalar_t>(iter);
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
         constexpr int64_t size = sizeof(scalar_t);
         if (strides[0] == size && (strides[1] == size || strides[1] == 0) && strides[2] == size) {
@@ -118,9 +149,9 @@ struct Backend {
           auto compute = [s](auto gv, auto xv) { return gv * Fn::apply(s, xv); };
           if (strides[1] == 0) {
             const auto g = *reinterpret_cast<const scalar_t*>(data[1]);
-            simd_map(y, n, compute, Broadcast<scalar_t>{g}, contiguous<scalar_t>(data[2]));
+            simd_map(y, n, prefetch, compute, Broadcast<scalar_t>{g}, contiguous<scalar_t>(data[2]));
           } else {
-            simd_map(y, n, compute, contiguous<scalar_t>(data[1]), contiguous<scalar_t>(data[2]));
+            simd_map(y, n, prefetch, compute, contiguous<scalar_t>(data[1]), contiguous<scalar_t>(data[2]));
           }
           return;
         }

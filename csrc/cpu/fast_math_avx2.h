@@ -31,6 +31,24 @@ inline __m256 exp2(__m256 t) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
 }
 
+// 2^t for t <= 0, the gradients' exp (correct for t < 128; NaN passes through): the polynomial of
+// exp2 above in Horner's form (one FMA per coefficient), and 2^n applied by adding n to the
+// exponent bits of p in [1, 2) instead of a multiplication. t is clamped to >= -127: n = -127
+// leaves a zero exponent field, which reads as (p - 1) 2^-126, so results fall continuously to
+// exactly 0 at t = -127 (absolute error under 2^-127 there).
+inline __m256 exp2_nonpositive(__m256 t) {
+  t = _mm256_max_ps(_mm256_set1_ps(-127.f), t);
+  const __m256 n = _mm256_floor_ps(t);
+  const __m256 f = _mm256_sub_ps(t, n);
+  __m256 p = _mm256_fmadd_ps(f, _mm256_set1_ps(0.0018671300808011488f), _mm256_set1_ps(0.009017030287287005f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.055799913143384915f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.24016445013702034f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.6931513118074075f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.f));
+  const __m256i scale = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+  return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), scale));
+}
+
 // cos(pi x) = (-1)^q cos(pi r), q = round(x), r = x - q in [-1/2, 1/2], both exact (math.h's
 // cospi_); cos(pi r) = 1 + z (c0 + c1 z + c2 z^2 + c3 z^3), z = r^2: the minimax fit of cos on
 // [-pi/2, pi/2] with its variable scaled by pi, absolute error 1.9e-7 with rounding (measured at

@@ -24,7 +24,7 @@ struct VectorMath {
   // exp_u20 (a polynomial, <= 20 ulp) is several times cheaper than Sleef's 1-ulp exp and far
   // inside the float32 tolerance. It turns NaN into inf, so NaN is passed through.
   static V exp(V x) { return V::blendv(x.exp_u20(), x, x.isnan()); }
-  static V exp2(V x) { return Self::exp(x * V(T(0.693147180559945309))); }
+  static V exp2_nonpositive(V x) { return Self::exp(x * V(T(0.693147180559945309))); }
   static V log(V x) { return x.log(); }
   static V log1p(V x) { return x.log1p(); }
   static V atan(V x) { return x.atan(); }
@@ -56,7 +56,7 @@ template <>
 struct Math<at::vec::Vectorized<float>> : VectorMath<float, Math<at::vec::Vectorized<float>>> {
 #ifdef CPU_CAPABILITY_AVX2
   static V exp(V x) { return fast_math_avx2::exp2(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f))); }
-  static V exp2(V x) { return fast_math_avx2::exp2(x); }
+  static V exp2_nonpositive(V x) { return fast_math_avx2::exp2_nonpositive(x); }
   static V cospi(V x) { return fast_math_avx2::cospi(x); }
 #endif
 };

@@ -37,7 +37,7 @@ struct Quotient {
 // no overflowing exp, and no cancellation in 1 - s at large |x|. neg_alpha_log2e = -alpha log2(e).
 template <class V, class T>
 C10_HOST_DEVICE Quotient<V> sigmoid_grad(V x, T alpha, T neg_alpha_log2e) {
-  const V e = Math<V>::exp2(V(neg_alpha_log2e) * Math<V>::abs(x));
+  const V e = Math<V>::exp2_nonpositive(V(neg_alpha_log2e) * Math<V>::abs(x));
   const V d = V(1) + e;
   return {V(alpha) * e, d * d};
 }
@@ -79,7 +79,7 @@ struct PiecewiseExp {
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
     using M = Math<V>;
-    return V(half_alpha) * M::exp2(V(neg_alpha_log2e) * M::abs(x));
+    return V(half_alpha) * M::exp2_nonpositive(V(neg_alpha_log2e) * M::abs(x));
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
@@ -182,7 +182,7 @@ struct Erf {
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
     const V kx = V(k) * x;
-    return V(scale) * Math<V>::exp2(-(kx * kx));
+    return V(scale) * Math<V>::exp2_nonpositive(-(kx * kx));
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
