@@ -5,7 +5,8 @@
                                   [--device cpu|cuda] [--memory] [--json out.json]
 
 For each surrogate (default parameters), size 2^k, dtype and thread count it times, interleaved
-within one process and quoting medians:
+within one process (every variant once per round, in an order shuffled each round, so that none
+always runs after the same one) and quoting medians:
 
 * forward:  native spiking op   | reference spiking forward  | floor ``x.clone()``
 * backward: native ``_backward`` | reference backward passes | floor ``torch.mul(grad, x)``
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -100,9 +102,11 @@ def measure(entry, n, dtype, device, repeats, timer):
     for fn in fns.values():  # warm-up
         fn()
     samples = {key: [] for key in fns}
-    for _ in range(repeats):  # interleaved: every variant once per round
-        for key, fn in fns.items():
-            samples[key].append(timer(fn))
+    order, rng = list(fns), random.Random(n)
+    for _ in range(repeats):  # interleaved: every variant once per round, in a shuffled order
+        rng.shuffle(order)
+        for key in order:
+            samples[key].append(timer(fns[key]))
     return {key: statistics.median(v) for key, v in samples.items()}, {
         key: (min(v), max(v)) for key, v in samples.items()}
 
