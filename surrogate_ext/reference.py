@@ -22,9 +22,9 @@ from torch import Tensor
 from . import registry
 
 
-def heaviside(x: Tensor) -> Tensor:
-    """1 where x >= 0, else 0 (NaN gives 0), in x's dtype."""
-    return (x >= 0).to(x.dtype)
+def heaviside(x: Tensor, strict: bool = False) -> Tensor:
+    """1 where x >= 0 (x > 0 when ``strict``), else 0 (NaN gives 0), in x's dtype."""
+    return ((x > 0) if strict else (x >= 0)).to(x.dtype)
 
 
 def _where(cond: Tensor, a, b) -> Tensor:

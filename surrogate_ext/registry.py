@@ -66,6 +66,16 @@ class Surrogate:
         return getattr(reference, self.op + "_primitive")
 
     @property
+    def spike(self) -> Callable:
+        """The reference spiking forward s(x, *params, strict=False): ``reference.<op>_spike`` for
+        a surrogate whose forward is not a threshold, else the heaviside step."""
+        from . import reference
+        formula = getattr(reference, self.op + "_spike", None)
+        if formula is not None:
+            return formula
+        return lambda x, *params, strict=False: reference.heaviside(x, strict)
+
+    @property
     def grad(self) -> Callable:
         """The reference surrogate gradient g'(x, *params): ``reference.<op>_grad``."""
         from . import reference
