@@ -38,7 +38,7 @@ def sources(pattern):
 
 def extension():
     with_cuda = want_cuda()
-    srcs = (["csrc/surrogate_ext.cpp", "csrc/python_module.cpp"]
+    srcs = (["csrc/surrogate_ext.cpp", "csrc/special_ops.cpp", "csrc/python_module.cpp"]
             + sources("csrc/cpu/*.cpp") + sources("csrc/autograd/*.cpp"))
     # No contraction of a*b + c into one fused multiply-add: the fused neurons evaluate
     # SpikingJelly's expressions op by op, as its step-by-step PyTorch code rounds them.

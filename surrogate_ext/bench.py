@@ -64,7 +64,7 @@ class Timer:
 def variants(entry, x, g):
     """The nine timed callables of one surrogate, by (pass, implementation)."""
     ops = torch.ops.surrogate_ext
-    params = entry.defaults
+    params = entry.example_params
     native_spike = getattr(ops, entry.op)
     native_backward = getattr(ops, entry.op + "_backward")
     x_req = x.detach().clone().requires_grad_(True)

@@ -121,6 +121,69 @@ def _q_pseudo_spike(x, p, alpha):
     return [], f"powf(1.0f + {_L(2 / (alpha - 1))} * fabsf({x}), {_L(-alpha)})"
 
 
+@_fp32("super_spike")
+def _super_spike(x, p, alpha):
+    return [f"const float {p}_d = 1.0f + fabsf({x});"], f"{_L(alpha)} / ({p}_d * {p}_d)"
+
+
+@_fp32("leaky_k_relu")
+def _leaky_k_relu(x, p, leak, k):
+    return [], f"{x} >= 0.0f ? {_L(k)} : {_L(leak)}"
+
+
+@_fp32("fake_numerical_gradient")
+def _fake_numerical_gradient(x, p, alpha):
+    # 1 / |x|: +inf at both zeros (-0.0 included), so the cap alpha applies there
+    return [f"const float {p}_inv = 1.0f / fabsf({x});"], f"{p}_inv > {_L(alpha)} ? {_L(alpha)} : {p}_inv"
+
+
+@_fp32("log_tailed_relu")
+def _log_tailed_relu(x, p, alpha):
+    return [], f"{x} > 1.0f ? 1.0f / {x} : ({x} <= 0.0f ? {_L(alpha)} : 1.0f)"
+
+
+@_fp32("deterministic_pass")
+def _deterministic_pass(x, p):
+    return [f"(void){x};"], "1.0f"
+
+
+@_fp32("rect")
+def _rect(x, p, alpha):
+    return [], f"fabsf({x}) < {_L(0.5 / alpha)} ? {_L(alpha)} : 0.0f"
+
+
+@_fp32("triangular")
+def _triangular(x, p, threshold):
+    return [], f"{x} >= 0.0f ? {_L(-threshold)} : {_L(threshold)}"
+
+
+@_fp32("spike_rate_escape")
+def _spike_rate_escape(x, p, beta, slope):
+    return [], f"{_L(slope)} * expf({_L(-beta)} * fabsf({x} - 1.0f))"
+
+
+@_fp32("sparse_fast_sigmoid")
+def _sparse_fast_sigmoid(x, p, slope, B):
+    return ([f"const float {p}_d = {_L(slope)} * fabsf({x}) + 1.0f;"],
+            f"{x} > {_L(B)} ? 1.0f / ({p}_d * {p}_d) : 0.0f")
+
+
+@_fp32("leaky_spike_operator")
+def _leaky_spike_operator(x, p, slope):
+    return [], f"{x} > 0.0f ? 1.0f : {_L(slope)}"
+
+
+@_fp32("heavi_circ")
+def _heavi_circ(x, p, alpha):
+    return ([f"const float {p}_q = 1.0f / ({x} * {x} + {_L(alpha * alpha)});"],
+            f"{_L(alpha * alpha / 2)} * {p}_q * sqrtf({p}_q)")
+
+
+@_fp32("multi_level_spike_count")
+def _multi_level_spike_count(x, p, max_spike_count, grad_min, grad_max):
+    return [], f"({x} >= {_L(grad_min)} && {x} <= {_L(grad_max)}) ? 1.0f : 0.0f"
+
+
 def _fp32_lines(op, params, x, y, prefix):
     helpers, value = _FP32[op](_atom(x), prefix, *params)
     return helpers + [f"const float {y} = {value};"]

@@ -26,7 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from . import registry
-from .surrogate import Sigmoid, _Surrogate
+from ._classes import _Surrogate
+from .surrogate import Sigmoid
 
 __all__ = ["MultiStepIFNode", "MultiStepLIFNode", "MultiStepParametricLIFNode"]
 
@@ -42,22 +43,32 @@ def _check_real(name: str, value, allow_none: bool = False):
     return float(value)
 
 
-def native_surrogate(surrogate_function) -> Tuple[str, tuple]:
-    """The operator name and parameters of ``surrogate_function`` for the native backend: a
-    surrogate_ext surrogate, or a module of the same class name with the same parameter attributes
-    (SpikingJelly's surrogates). Raises ValueError for anything else."""
-    if isinstance(surrogate_function, _Surrogate):
-        entry = registry.BY_OP[surrogate_function._op]
+def native_surrogate(surrogate_function) -> Tuple[str, tuple, dict]:
+    """The operator name, parameters and keyword arguments (strict, grad_scale) of
+    ``surrogate_function`` for the native backend: a surrogate_ext surrogate, or a module of the
+    same class name with the same parameter attributes (SpikingJelly's surrogates). Raises
+    ValueError for anything else."""
+    native_call = getattr(surrogate_function, "native_call", None)
+    if isinstance(surrogate_function, _Surrogate) and native_call is not None:
+        op, params, kwargs = native_call()
+        entry = registry.BY_OP[op]
+        if getattr(surrogate_function._spec, "stochastic", False):
+            raise ValueError(f"backend 'native' needs a threshold forward; "
+                             f"{type(surrogate_function).__name__} fires at random")
     else:
         entry = registry.BY_CLASS.get(type(surrogate_function).__name__)
         if entry is None or not all(hasattr(surrogate_function, n) for n in entry.param_names):
             raise ValueError(
                 "backend 'native' needs surrogate_function to be one of surrogate_ext's surrogates "
                 f"(or SpikingJelly's class of the same name), got {type(surrogate_function).__name__}")
+        params = entry.check(*(getattr(surrogate_function, n) for n in entry.param_names))
+        kwargs = dict(strict=False, grad_scale=1.0)
+    if not entry.threshold:
+        raise ValueError(f"backend 'native' needs a threshold forward; {entry.cls}'s forward is "
+                         f"its own (use backend='torch')")
     if not getattr(surrogate_function, "spiking", True):
         raise ValueError("backend 'native' needs surrogate_function in spiking mode (spiking=True)")
-    params = entry.check(*(getattr(surrogate_function, n) for n in entry.param_names))
-    return entry.op, tuple(params)
+    return entry.op, tuple(params), kwargs
 
 
 class _MultiStepNode(nn.Module):
@@ -124,7 +135,7 @@ class _MultiStepNode(nn.Module):
         return torch.stack(spikes)
 
     def _forward_native(self, x_seq: Tensor) -> Tensor:
-        op_name, params = native_surrogate(self.surrogate_function)
+        op_name, params, kwargs = native_surrogate(self.surrogate_function)
         op = getattr(torch.ops.surrogate_ext, op_name + "_multistep_node")
         if isinstance(self.v, Tensor):
             v_init = torch.broadcast_to(self.v, x_seq.shape[1:])
@@ -132,7 +143,7 @@ class _MultiStepNode(nn.Module):
             v_init = torch.full_like(x_seq[0], self.v)
         neuron, tau, k, decay_input = self._native_charge()
         spike_seq, v_seq = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
-                              self.v_reset, self.detach_reset, *params)
+                              self.v_reset, self.detach_reset, *params, **kwargs)
         self.v_seq = v_seq
         self.v = v_seq[-1]
         return spike_seq

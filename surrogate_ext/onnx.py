@@ -4,7 +4,8 @@ The native operators ``torch.ops.surrogate_ext.*`` have no ONNX counterpart, so 
 ONNX translation each forward operator is replaced by its pure-PyTorch formula from
 :mod:`surrogate_ext.reference` (an aten decomposition):
 
-* ``<op>(x, *params)`` and ``heaviside(x)`` -> ``(x >= 0).to(x.dtype)``: ONNX GreaterOrEqual + Cast;
+* ``<op>(x, *params)`` and ``heaviside(x)`` -> ``(x >= 0).to(x.dtype)``: ONNX GreaterOrEqual + Cast
+  (``Greater`` with ``strict=True``; MultiLevelSpikeCount's forward is Round of Clip);
 * ``<op>_primitive(x, *params)`` -> ``reference.<op>_primitive(x, *params)``: its formula in
   ONNX ops (Atan, Erf, Where, ...). float16/bfloat16 inputs compute in float32, as the native
   kernels do.
@@ -46,9 +47,28 @@ from . import reference, registry
 _HALF_TYPES = (torch.float16, torch.bfloat16)
 
 
-def _spike_decomposition(x: Tensor, *params, **named_params) -> Tensor:
-    """The spiking forward (any surrogate) and ``heaviside``: 1 where x >= 0, else 0."""
-    return reference.heaviside(x)
+def _heaviside_decomposition(x: Tensor, strict: bool = False) -> Tensor:
+    """``heaviside``: 1 where x >= 0 (x > 0 when strict), else 0."""
+    return reference.heaviside(x, strict)
+
+
+def _spike_decomposition(entry: registry.Surrogate) -> Callable[..., Tensor]:
+    """The spiking forward of a row: heaviside (GreaterOrEqual, or Greater when strict), or the
+    row's own (MultiLevelSpikeCount: Round of Clip). A stochastic forward has no ONNX form."""
+    formula = entry.spike
+
+    def spike(x: Tensor, *params, strict: bool = False, stochastic: bool = False,
+              grad_scale: float = 1.0) -> Tensor:
+        if stochastic:
+            raise ValueError(f"surrogate_ext.onnx: {entry.op} with stochastic=True draws random "
+                             f"spikes; it has no ONNX form (export it with stochastic=False)")
+        params = entry.check(*params)
+        if not entry.threshold:
+            return formula(x, *params)
+        return formula(x, *params, strict=strict)
+
+    spike.__name__ = spike.__qualname__ = f"{entry.op}_decomposition"
+    return spike
 
 
 def _primitive_decomposition(entry: registry.Surrogate) -> Callable[..., Tensor]:
@@ -71,9 +91,9 @@ def decompositions() -> Dict[torch._ops.OpOverload, Callable[..., Tensor]]:
     """
     ops = torch.ops.surrogate_ext
     table: Dict[torch._ops.OpOverload, Callable[..., Tensor]] = {
-        ops.heaviside.default: _spike_decomposition}
+        ops.heaviside.default: _heaviside_decomposition}
     for entry in registry.SURROGATES:
-        table[getattr(ops, entry.op).default] = _spike_decomposition
+        table[getattr(ops, entry.op).default] = _spike_decomposition(entry)
         table[getattr(ops, entry.op + "_primitive").default] = _primitive_decomposition(entry)
     return table
 

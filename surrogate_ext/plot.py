@@ -26,9 +26,9 @@ RC = {"svg.hashsalt": "surrogate_ext", "svg.fonttype": "none", "font.size": 9,
 
 
 def curves(entry):
-    """x, heaviside(x), g(x), g'(x) at the default parameters, from the native operators."""
+    """x, the spike s(x), g(x), g'(x) at the default (or example) parameters, from the native operators."""
     x = torch.arange(-2000, 2001, dtype=torch.float64) / 1000  # step 0.001, x = 0 exactly
-    params = entry.defaults
+    params = entry.example_params
     ops = torch.ops.surrogate_ext
     primitive = getattr(ops, entry.op + "_primitive")(x, *params)
     x_grad = x.clone().requires_grad_(True)
@@ -38,7 +38,9 @@ def curves(entry):
 
 
 def title(entry) -> str:
-    return f"{entry.cls}({', '.join(f'{p.name}={p.default!r}' for p in entry.params)})"
+    values = ", ".join(f"{p.name}={v!r}" for p, v in zip(entry.params, entry.example_params))
+    text = f"{entry.cls}({values})"
+    return text if len(text) <= 48 else f"{entry.cls}(\n{values})"  # two lines: fits the figure
 
 
 def draw(entry, path: str, fmt: str) -> None:
@@ -47,7 +49,7 @@ def draw(entry, path: str, fmt: str) -> None:
     x, step, primitive, grad = (t.numpy() for t in curves(entry))
     fig = Figure(figsize=(4.2, 2.8))
     ax = fig.add_subplot()
-    ax.plot(x, step, "-.", color="0.45", label="heaviside(x)")
+    ax.plot(x, step, "-.", color="0.45", label="heaviside(x)" if entry.threshold else "spike(x)")
     ax.plot(x, primitive, label="primitive g(x)")
     ax.plot(x, grad, label="gradient g'(x)")
     ax.set(xlim=(-2, 2), xlabel="x", title=title(entry))

@@ -148,16 +148,154 @@ def q_pseudo_spike_grad(x: Tensor, alpha: float = 2.0) -> Tensor:
     return (1 + 2 / (alpha - 1) * x.abs()) ** (-alpha)
 
 
+# SuperSpike (SpikingJelly 2.0): g'(x) = alpha / (1 + |x|)^2; g(x) = alpha x / (1 + |x|) + 1/2.
+def super_spike_primitive(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return alpha * x / (1 + x.abs()) + 0.5
+
+
+def super_spike_grad(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return alpha / (x.abs() + 1) ** 2
+
+
+# LeakyKReLU (SpikingJelly 2.0): g'(x) = k for x >= 0, leak for x < 0; g(x) = k x or leak x.
+def leaky_k_relu_primitive(x: Tensor, leak: float = 0.0, k: float = 1.0) -> Tensor:
+    return _where(x >= 0, k * x, leak * x)
+
+
+def leaky_k_relu_grad(x: Tensor, leak: float = 0.0, k: float = 1.0) -> Tensor:
+    return _where(x >= 0, torch.full_like(x, k), torch.full_like(x, leak))
+
+
+# FakeNumericalGradient (SpikingJelly 2.0): g'(x) = min(1/|x|, alpha) (alpha at both zeros);
+# g(x) = alpha x for |x| <= 1/alpha, sign(x) (1 + log(alpha |x|)) beyond.
+def fake_numerical_gradient_primitive(x: Tensor, alpha: float = 0.3) -> Tensor:
+    tail = 1 + torch.log(alpha * x.abs().clamp_min(1 / alpha))  # no log(0) in the branch not taken
+    return _where(x.abs() <= 1 / alpha, alpha * x, _where(x >= 0, tail, -tail))
+
+
+def fake_numerical_gradient_grad(x: Tensor, alpha: float = 0.3) -> Tensor:
+    return torch.clamp_max(1 / x.abs(), alpha)
+
+
+# LogTailedReLU (SpikingJelly 2.0): g'(x) = alpha for x <= 0, 1 for 0 < x <= 1, 1/x for x > 1;
+# g(x) = alpha x, x, log(x) + 1 on the same intervals.
+def log_tailed_relu_primitive(x: Tensor, alpha: float = 0.0) -> Tensor:
+    return _where(x > 1, torch.log(x.clamp_min(1)) + 1, _where(x > 0, x, alpha * x))
+
+
+def log_tailed_relu_grad(x: Tensor, alpha: float = 0.0) -> Tensor:
+    return _where(x > 1, 1 / x.clamp_min(1), _where(x <= 0, torch.full_like(x, alpha), torch.ones_like(x)))
+
+
+# DeterministicPass (the straight-through estimator): g'(x) = 1; g(x) = x.
+def deterministic_pass_primitive(x: Tensor) -> Tensor:
+    return x.clone()
+
+
+def deterministic_pass_grad(x: Tensor) -> Tensor:
+    return torch.ones_like(x)
+
+
+# Rect (SpikingJelly 2.0): g'(x) = alpha for |x| < 1/(2 alpha), else 0; g(x) = clamp(alpha x + 1/2, 0, 1).
+def rect_primitive(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return torch.clamp(alpha * x + 0.5, 0, 1)
+
+
+def rect_grad(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return alpha * (x.abs() < 0.5 / alpha).to(x.dtype)
+
+
+# Triangular (snnTorch 1.0, as coded): g'(x) = -threshold for x >= 0, threshold for x < 0;
+# g(x) = -threshold |x|.
+def triangular_primitive(x: Tensor, threshold: float = 1.0) -> Tensor:
+    return _where(x >= 0, -threshold * x, threshold * x)
+
+
+def triangular_grad(x: Tensor, threshold: float = 1.0) -> Tensor:
+    return _where(x >= 0, torch.full_like(x, -threshold), torch.full_like(x, threshold))
+
+
+# SpikeRateEscape (snnTorch 1.0): g'(x) = slope exp(-beta |x - 1|).
+def spike_rate_escape_primitive(x: Tensor, beta: float = 1.0, slope: float = 25.0) -> Tensor:
+    # no |u| in the branches (autograd's derivative of |u| at 0 is 0), and no exp overflow in the
+    # branch not taken (its zero gradient times inf would be NaN)
+    u = x - 1
+    below = slope / beta * torch.exp(beta * u.clamp(max=0))
+    above = 2 * slope / beta - slope / beta * torch.exp(-beta * u.clamp(min=0))
+    return _where(u < 0, below, above)
+
+
+def spike_rate_escape_grad(x: Tensor, beta: float = 1.0, slope: float = 25.0) -> Tensor:
+    return slope * torch.exp(-beta * (x - 1).abs())
+
+
+# SparseFastSigmoid (snnTorch 1.0's SFS): g'(x) = 1 / (slope |x| + 1)^2 for x > B, else 0;
+# g(x) = F(x) - F(B) for x > B, else 0, F(x) = x / (1 + slope |x|).
+def sparse_fast_sigmoid_primitive(x: Tensor, slope: float = 25.0, B: float = 1.0) -> Tensor:
+    F_B = B / (1 + slope * abs(B))
+    return _where(x > B, x / (1 + slope * x.abs()) - F_B, torch.zeros_like(x))
+
+
+def sparse_fast_sigmoid_grad(x: Tensor, slope: float = 25.0, B: float = 1.0) -> Tensor:
+    return _where(x > B, 1 / (slope * x.abs() + 1) ** 2, torch.zeros_like(x))
+
+
+# LeakySpikeOperator (snnTorch 1.0's LSO, and heaviside() with slope 0): g'(x) = 1 for x > 0,
+# slope for x <= 0; g(x) = x or slope x.
+def leaky_spike_operator_primitive(x: Tensor, slope: float = 0.1) -> Tensor:
+    return _where(x > 0, x, slope * x)
+
+
+def leaky_spike_operator_grad(x: Tensor, slope: float = 0.1) -> Tensor:
+    return _where(x > 0, torch.ones_like(x), torch.full_like(x, slope))
+
+
+# HeaviCirc (Norse 1.1's circ): g(x) = 1/2 + x / (2 sqrt(x^2 + alpha^2));
+# g'(x) = alpha^2 / (2 (x^2 + alpha^2)^(3/2)) (Norse's backward is 2 alpha times this).
+def heavi_circ_primitive(x: Tensor, alpha: float = 1.0) -> Tensor:
+    m = torch.maximum(x.abs(), torch.full_like(x, alpha))  # no overflow in x^2
+    u, a = x / m, alpha / m
+    return 0.5 + 0.5 * u / torch.sqrt(u * u + a * a)
+
+
+def heavi_circ_grad(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return alpha ** 2 / (2 * (x * x + alpha ** 2) ** 1.5)
+
+
+# MultiLevelSpikeCount (SpikingJelly 2.0): spike round(clamp(x, 0, max_spike_count)); g'(x) = 1 on
+# [grad_min, grad_max], else 0; g(x) = clamp(x, 0, max_spike_count), whose derivative is 1 on
+# [0, max_spike_count].
+def multi_level_spike_count_spike(x: Tensor, max_spike_count: int, grad_min: float, grad_max: float,
+                                  strict: bool = False) -> Tensor:
+    return torch.round(torch.clamp(x, 0, max_spike_count))
+
+
+def multi_level_spike_count_primitive(x: Tensor, max_spike_count: int, grad_min: float,
+                                      grad_max: float) -> Tensor:
+    return torch.clamp(x, 0, max_spike_count)
+
+
+def multi_level_spike_count_grad(x: Tensor, max_spike_count: int, grad_min: float,
+                                 grad_max: float) -> Tensor:
+    return ((x >= grad_min) & (x <= grad_max)).to(x.dtype)
+
+
+def multi_level_spike_count_primitive_grad(x: Tensor, max_spike_count: int, grad_min: float,
+                                           grad_max: float) -> Tensor:
+    return ((x >= 0) & (x <= max_spike_count)).to(x.dtype)
+
+
 # --- The module API, built from the formulas above -------------------------------------------
 
 class SurrogateSpike(torch.autograd.Function):
-    """heaviside(x) forward; grad_output * g'(x) backward, with g' a reference ``<op>_grad``."""
+    """The spiking forward (heaviside, or a row's own ``<op>_spike``); grad_output * g'(x)
+    backward, with g' a reference ``<op>_grad``."""
 
     @staticmethod
-    def forward(ctx, x, grad_fn, *params):
+    def forward(ctx, x, entry, *params):
         ctx.save_for_backward(x)
-        ctx.grad_fn, ctx.params = grad_fn, params
-        return heaviside(x)
+        ctx.grad_fn, ctx.params = entry.grad, params
+        return entry.spike(x, *params)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -167,7 +305,7 @@ class SurrogateSpike(torch.autograd.Function):
 
 def spiking(op: str, x: Tensor, *params) -> Tensor:
     """The reference spiking function of surrogate ``op``."""
-    return SurrogateSpike.apply(x, registry.BY_OP[op].grad, *params)
+    return SurrogateSpike.apply(x, registry.BY_OP[op], *params)
 
 
 def primitive(op: str, x: Tensor, *params) -> Tensor:

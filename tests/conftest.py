@@ -16,12 +16,16 @@ OTHER_PARAMS = {
     "atan": (3.0,), "nonzero_sign_log_abs": (2.5,), "erf": (0.75,),
     "piecewise_leaky_relu": (0.5, 0.1), "squarewave_fourier_series": (4, 6.0),
     "s2nn": (2.0, 0.5), "q_pseudo_spike": (3.0,),
+    "super_spike": (2.5,), "leaky_k_relu": (0.1, 0.5), "fake_numerical_gradient": (2.0,),
+    "log_tailed_relu": (0.05,), "deterministic_pass": (), "rect": (2.0,), "triangular": (0.5,),
+    "spike_rate_escape": (2.0, 10.0), "sparse_fast_sigmoid": (10.0, -0.5),
+    "leaky_spike_operator": (0.0,), "heavi_circ": (0.5,), "multi_level_spike_count": (3, -0.5, 2.5),
 }
 
 
 def _param_sets():
     for entry in registry.SURROGATES:
-        yield pytest.param(entry, entry.defaults, id=f"{entry.op}-default")
+        yield pytest.param(entry, entry.example_params, id=f"{entry.op}-default")
         yield pytest.param(entry, OTHER_PARAMS[entry.op], id=f"{entry.op}-other")
 
 
@@ -29,17 +33,25 @@ def param_sets():
     return list(_param_sets())
 
 
+# Where each surrogate's piecewise definition switches branch, besides x = 0.
+BREAKPOINTS = {
+    "piecewise_quadratic": lambda p: [1 / p["alpha"], -1 / p["alpha"]],
+    "piecewise_leaky_relu": lambda p: [p["w"], -p["w"]],
+    "s2nn": lambda p: [-1.0],
+    "fake_numerical_gradient": lambda p: [1 / p["alpha"], -1 / p["alpha"]],
+    "log_tailed_relu": lambda p: [1.0],
+    "rect": lambda p: [0.5 / p["alpha"], -0.5 / p["alpha"]],
+    "spike_rate_escape": lambda p: [1.0],
+    "sparse_fast_sigmoid": lambda p: [p["B"]],
+    "multi_level_spike_count": lambda p: [float(p["max_spike_count"]), p["grad_min"], p["grad_max"],
+                                          0.5, 1.5, 2.5],
+}
+
+
 def breakpoints(entry, params):
     """Where the surrogate's piecewise definition switches branch."""
     named = dict(zip(entry.param_names, params))
-    points = [0.0]
-    if entry.op == "piecewise_quadratic":
-        points += [1 / named["alpha"], -1 / named["alpha"]]
-    if entry.op == "piecewise_leaky_relu":
-        points += [named["w"], -named["w"]]
-    if entry.op == "s2nn":
-        points += [-1.0]
-    return points
+    return [0.0] + BREAKPOINTS.get(entry.op, lambda p: [])(named)
 
 
 def edge_values(entry, params):
@@ -95,3 +107,23 @@ def assert_close_to_oracle(actual, x, oracle, *, what=""):
 
 def op(name):
     return getattr(torch.ops.surrogate_ext, name)
+
+
+def same(a, b) -> bool:
+    """Equal element for element, NaN where the other is NaN (torch.equal is False for NaN)."""
+    return a.shape == b.shape and a.dtype == b.dtype and bool(
+        ((a == b) | (a.isnan() & b.isnan())).all())
+
+
+def make_module(entry, params=None, spiking=True):
+    """The row's class, built from the row's parameter values (default: its example parameters),
+    whatever its constructor's signature."""
+    params = entry.example_params if params is None else params
+    cls = getattr(surrogate_ext, entry.cls)
+    if entry.op == "multi_level_spike_count":
+        return cls(params[0], spiking, grad_window=params[1:])
+    if entry.op == "fake_numerical_gradient":  # no spiking argument, as in SpikingJelly 2.0
+        m = cls(*params)
+        m.set_spiking_mode(spiking)
+        return m
+    return cls(*params, spiking=spiking)

@@ -27,10 +27,10 @@ def test_cuda_matches_cpu(entry, params, dtype):
 @pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
 def test_cuda_layouts_and_autograd(entry):
     x = torch.randn(64, 33, device="cuda", dtype=torch.float64).t().requires_grad_(True)
-    op(entry.op)(x, *entry.defaults).sum().backward()
-    torch.testing.assert_close(x.grad, entry.grad(x.detach(), *entry.defaults))
-    assert op(entry.op)(torch.empty(0, 3, device="cuda"), *entry.defaults).shape == (0, 3)
-    assert op(entry.op)(torch.tensor(0.5, device="cuda"), *entry.defaults).item() == 1.0
+    op(entry.op)(x, *entry.example_params).sum().backward()
+    torch.testing.assert_close(x.grad, entry.grad(x.detach(), *entry.example_params))
+    assert op(entry.op)(torch.empty(0, 3, device="cuda"), *entry.example_params).shape == (0, 3)
+    assert op(entry.op)(torch.tensor(0.5, device="cuda"), *entry.example_params).item() == 1.0
 
 
 NEURON_CASES = [("if", None, True), ("lif", None, False), ("plif", 0.5, True), ("plif", None, False)]
@@ -51,9 +51,9 @@ def test_cuda_multistep_matches_cpu(entry, neuron, v_reset, decay_input, dtype):
     def run(device):
         kk = None if k is None else k.to(device)
         args = config[:2] + (kk,) + config[2:]
-        s, v = forward(x.to(device), v0.to(device), *args, *entry.defaults)
+        s, v = forward(x.to(device), v0.to(device), *args, *entry.example_params)
         g = torch.linspace(-1, 1, x.numel(), dtype=dtype).view_as(x).to(device)
-        grads = backward(g, g.flip(0), x.to(device), v0.to(device), v, *args, *entry.defaults)
+        grads = backward(g, g.flip(0), x.to(device), v0.to(device), v, *args, *entry.example_params)
         return [t.cpu() for t in (s, v) + tuple(grads)]
 
     cpu, cuda = run("cpu"), run("cuda")

@@ -12,8 +12,10 @@ from surrogate_ext import cuda_code, registry, reference
 
 # A non-default parameter set per surrogate, ints where the schema says float (the literals must
 # still be valid C); alpha=3 for every surrogate with only alpha.
-OTHER = {"piecewise_leaky_relu": (2, 0.1), "squarewave_fourier_series": (4, 6), "s2nn": (3, 0.5)}
-CASES = [(e, p) for e in registry.SURROGATES for p in (e.defaults, OTHER.get(e.op, (3,)))]
+OTHER = {"piecewise_leaky_relu": (2, 0.1), "squarewave_fourier_series": (4, 6), "s2nn": (3, 0.5),
+         "leaky_k_relu": (0.1, 2), "deterministic_pass": (), "spike_rate_escape": (2, 10),
+         "sparse_fast_sigmoid": (10, -0.5), "multi_level_spike_count": (3, -0.5, 2.5)}
+CASES = [(e, p) for e in registry.SURROGATES for p in (e.example_params, OTHER.get(e.op, (3,)))]
 CASES.append((registry.BY_OP["squarewave_fourier_series"], (1, 8.0)))  # n == 1: g' = 0
 IDS = [f"{e.op}{p}" for e, p in CASES]
 NVCC = shutil.which("nvcc") or next((p for p in ["/usr/local/cuda/bin/nvcc"] if os.path.exists(p)), None)

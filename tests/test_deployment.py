@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import surrogate_ext
+from conftest import make_module
 from surrogate_ext import registry
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cpp"))
@@ -64,11 +65,10 @@ def test_loading_without_the_library_fails_with_unknown_op(saved_model):
 class ConvStack(torch.nn.Module):
     def __init__(self, entry):
         super().__init__()
-        cls = getattr(surrogate_ext, entry.cls)
         self.conv = torch.nn.Conv2d(1, 2, 3)
-        self.spike = cls()
+        self.spike = make_module(entry)
         self.fc = torch.nn.Linear(2 * 4 * 4, 3)
-        self.primitive = cls(spiking=False)
+        self.primitive = make_module(entry, spiking=False)
 
     def forward(self, x):
         return self.primitive(self.fc(self.spike(self.conv(x)).flatten(1)))

@@ -4,10 +4,13 @@ import pytest
 import torch
 
 import surrogate_ext
+from conftest import make_module
 from surrogate_ext import neuron, registry
 
-ENTRIES = list(registry.SURROGATES)
+ENTRIES = list(registry.THRESHOLD_SURROGATES)  # the rows that have fused neuron operators
 IDS = [e.op for e in ENTRIES]
+# The rows of SpikingJelly 0.0.0.0.14, whose gradients are its (PiecewiseLeakyReLU's differs by a fix)
+SJ14_SAME = [e for e in ENTRIES if e.origin == registry.SJ14 and e.op != "piecewise_leaky_relu"]
 
 # (class, constructor arguments): every charge expression, hard/soft reset, detach_reset
 CONFIGS = [
@@ -57,7 +60,7 @@ def _run(cls, kwargs, surrogate, backend, x, chunks=2):
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_native_matches_torch_backend(entry, cls, kwargs, dtype):
     x = _inputs(dtype)
-    surrogate = getattr(surrogate_ext, entry.cls)()
+    surrogate = make_module(entry)
     s_t, v_t, g_t = _run(cls, kwargs, surrogate, "torch", x)
     s_n, v_n, g_n = _run(cls, kwargs, surrogate, "native", x)
     # the same expressions in the same order: bit-exact forward on the CPU
@@ -74,12 +77,16 @@ def test_half_types(entry, dtype):
     # IF on multiples of 1/8: every potential is exact in the half types, so the spikes and
     # potentials equal float32's; the gradients agree to the type's rounding.
     x = (_inputs(torch.float64) * 8).round() / 8
-    surrogate = getattr(surrogate_ext, entry.cls)()
+    surrogate = make_module(entry)
     s_h, v_h, (g_h,) = _run(neuron.MultiStepIFNode, {}, surrogate, "native", x.to(dtype))
     s_f, v_f, (g_f,) = _run(neuron.MultiStepIFNode, {}, surrogate, "native", x.float())
     assert s_h.dtype == dtype and torch.equal(s_h.float(), s_f) and torch.equal(v_h.float(), v_f)
     rtol = 2e-2 if dtype == torch.float16 else 1e-1
-    torch.testing.assert_close(g_h.float(), g_f, rtol=rtol, atol=rtol * g_f.abs().max().item())
+    # BPTT through a steep surrogate (SpikeRateEscape's slope 25) can outgrow float16's range
+    fits = g_f.abs() < torch.finfo(dtype).max / 4
+    assert bool(g_h[~fits].float().abs().ge(torch.finfo(dtype).max / 8).all())
+    torch.testing.assert_close(g_h.float()[fits], g_f[fits], rtol=rtol,
+                               atol=rtol * g_f[fits].abs().max().item())
 
 
 def test_non_contiguous_input():
@@ -137,13 +144,12 @@ SJ_CLASSES = {
 
 # PiecewiseLeakyReLU's gradient differs from SpikingJelly 0.0.0.0.14 by design (README).
 @pytest.mark.parametrize("cls,kwargs", CONFIGS)
-@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.op != "piecewise_leaky_relu"],
-                         ids=[e.op for e in ENTRIES if e.op != "piecewise_leaky_relu"])
+@pytest.mark.parametrize("entry", SJ14_SAME, ids=[e.op for e in SJ14_SAME])
 def test_matches_spikingjelly(entry, cls, kwargs):
     x = _inputs(torch.float32, shape=(8, 4, 16))
     theirs = SJ_CLASSES[cls](surrogate_function=getattr(sj_surrogate, entry.cls)(),
                              backend="torch", **kwargs)
-    ours = cls(surrogate_function=getattr(surrogate_ext, entry.cls)(), backend="native", **kwargs)
+    ours = cls(surrogate_function=make_module(entry), backend="native", **kwargs)
     results = []
     for net in (theirs, ours):
         xx = x.clone().requires_grad_(True)
@@ -223,7 +229,7 @@ def test_bad_operator_arguments(over, x_shape, v_shape, error, match):
     x, v0 = torch.randn(x_shape), torch.zeros(v_shape)
     with pytest.raises(error, match=match):
         torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, v0, **over), 2.0)
-    with pytest.raises(ValueError, match="alpha must be > 0"):
+    with pytest.raises(ValueError, match="alpha must be finite and > 0"):
         torch.ops.surrogate_ext.atan_multistep_node(*_op_args(torch.randn(3, 4), torch.zeros(4)), -1.0)
 
 
@@ -268,7 +274,7 @@ def _opcheck_samples(neuron_kind):
 def test_opcheck(entry, neuron_kind):
     op = getattr(torch.ops.surrogate_ext, entry.op + "_multistep_node")
     for args in _opcheck_samples(neuron_kind):
-        torch.library.opcheck(op, args + entry.defaults)
+        torch.library.opcheck(op, args + entry.example_params)
 
 
 def test_opcheck_backward():

@@ -10,19 +10,33 @@ from surrogate_ext import registry
 SUFFIXES = ("", "_primitive", "_backward", "_primitive_backward")
 NEURON_SUFFIXES = ("_multistep_node", "_multistep_node_backward")
 SCHEMA_TYPES = {float: "float", int: "int"}
+KWARGS = {"": {"strict": False, "stochastic": False, "grad_scale": 1.0}, "_primitive": {},
+          "_backward": {"grad_scale": 1.0}, "_primitive_backward": {}}
 
 
-def _native_surrogates():
-    names = set()
-    for qualified in torch._C._dispatch_get_all_op_names():
-        ns, _, name = qualified.partition("::")
-        if ns == "surrogate_ext" and not name.endswith("backward") and not name.endswith("_primitive"):
-            names.add(name.removesuffix("_multistep_node"))
-    return names - {"heaviside", "build_info"}
+SPECIAL_OPS = {"heaviside", "build_info", "stochastic_spike_operator"}
+
+
+def _native_ops():
+    return {q.partition("::")[2] for q in torch._C._dispatch_get_all_op_names()
+            if q.startswith("surrogate_ext::")}
 
 
 def test_same_surrogates_in_both_tables():
-    assert _native_surrogates() == {e.op for e in registry.SURROGATES}
+    names = {n for n in _native_ops() if not n.endswith("backward") and not n.endswith("_primitive")}
+    assert {n.removesuffix("_multistep_node") for n in names} - SPECIAL_OPS == {
+        e.op for e in registry.SURROGATES}
+    assert {n.removesuffix("_multistep_node") for n in names if n.endswith("_multistep_node")} == {
+        e.op for e in registry.THRESHOLD_SURROGATES}
+
+
+def test_every_operator_is_accounted_for():
+    expected = set(SPECIAL_OPS) | {"stochastic_spike_operator_backward"}
+    for e in registry.SURROGATES:
+        expected |= {e.op + suffix for suffix in SUFFIXES}
+    for e in registry.THRESHOLD_SURROGATES:
+        expected |= {e.op + suffix for suffix in NEURON_SUFFIXES}
+    assert _native_ops() == expected
 
 
 @pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
@@ -32,31 +46,45 @@ def test_schema_matches_registry(entry, suffix):
     args = schema.arguments
     tensors = 2 if suffix.endswith("backward") else 1
     assert [a.name for a in args[:tensors]] == (["grad_output", "x"] if tensors == 2 else ["x"])
-    params = args[tensors:]
+    params = [a for a in args[tensors:] if not a.kwarg_only]
     assert [a.name for a in params] == list(entry.param_names)
     for a, p in zip(params, entry.params):
         assert str(a.type) == SCHEMA_TYPES[p.type]
-        assert a.default_value == p.default
+        assert a.default_value == (None if p.default is registry.REQUIRED else p.default)
+    kwargs = {a.name: a.default_value for a in args if a.kwarg_only}
+    assert kwargs == KWARGS[suffix]
     assert len(schema.returns) == 1
+    assert schema.returns[0].name == ("grad_x" if suffix.endswith("backward") else "")
 
 
-@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+@pytest.mark.parametrize("entry", registry.THRESHOLD_SURROGATES, ids=lambda e: e.op)
 @pytest.mark.parametrize("suffix", NEURON_SUFFIXES)
 def test_neuron_schema_ends_with_the_surrogate_params(entry, suffix):
     schema = getattr(torch.ops.surrogate_ext, entry.op + suffix).default._schema
-    params = schema.arguments[-len(entry.params):]
+    positional = [a for a in schema.arguments if not a.kwarg_only]
+    params = positional[len(positional) - len(entry.params):]
     assert [a.name for a in params] == list(entry.param_names)
+    assert {a.name: a.default_value for a in schema.arguments if a.kwarg_only} == {
+        "strict": False, "grad_scale": 1.0}
     for a, p in zip(params, entry.params):
         assert str(a.type) == SCHEMA_TYPES[p.type] and a.default_value == p.default
-    returns = ["spike_seq", "v_seq"] if suffix == "_multistep_node" else ["grad_x_seq", "grad_v_init", "grad_k"]
+    returns = ["spike_seq", "v_seq"] if suffix == "_multistep_node" else ["grad_x_seq", "grad_v_init", "grad_plif_k"]
     assert [r.name for r in schema.returns] == returns
 
 
-@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+@pytest.mark.parametrize("entry", [e for e in registry.SURROGATES
+                                   if registry.REQUIRED not in e.defaults], ids=lambda e: e.op)
 def test_schema_defaults_make_params_optional(entry):
     x = torch.randn(16, dtype=torch.float64)
     torch.testing.assert_close(getattr(torch.ops.surrogate_ext, entry.op + "_primitive")(x),
                                entry.primitive(x, *entry.defaults))
+
+
+def test_required_params_have_an_example():
+    for entry in registry.SURROGATES:
+        if registry.REQUIRED in entry.defaults:
+            assert entry.example is not None and len(entry.example) == len(entry.params)
+            entry.check(*entry.example)
 
 
 def test_build_info():

@@ -6,14 +6,14 @@ import torch
 
 import surrogate_ext
 from surrogate_ext import registry
-from conftest import op
+from conftest import op, make_module
 
 ENTRIES = list(registry.SURROGATES)
 IDS = [e.op for e in ENTRIES]
 
 
 def _opcheck_samples(entry, suffix):
-    params = entry.defaults
+    params = entry.example_params
     for requires_grad in (False, True):
         for layout in ("contiguous", "transposed"):
             x = torch.randn(4, 6, dtype=torch.float64)
@@ -46,7 +46,7 @@ def _roundtrip(scripted):
 @pytest.mark.parametrize("spiking", [True, False])
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_script_every_module(entry, spiking):
-    module = getattr(surrogate_ext, entry.cls)(spiking=spiking)
+    module = make_module(entry, spiking=spiking)
     scripted = _roundtrip(torch.jit.script(module))
     x = torch.randn(32, dtype=torch.float64, requires_grad=True)
     (eager_grad,) = torch.autograd.grad(module(x).sum(), x)
@@ -70,7 +70,7 @@ class SmallSpikingNet(torch.nn.Module):
 
 def test_script_small_model_with_all_surrogates():
     torch.manual_seed(0)
-    model = SmallSpikingNet([getattr(surrogate_ext, e.cls)() for e in ENTRIES]).double()
+    model = SmallSpikingNet([make_module(e) for e in ENTRIES]).double()
     scripted = _roundtrip(torch.jit.script(model))
     x = torch.randn(5, 8, dtype=torch.float64)
     torch.testing.assert_close(scripted(x), model(x))
@@ -94,8 +94,8 @@ def test_script_function_calling_ops_directly():
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_compile_fullgraph(entry):
     torch._dynamo.reset()
-    module = getattr(surrogate_ext, entry.cls)()
-    primitive = getattr(surrogate_ext, entry.cls)(spiking=False)
+    module = make_module(entry)
+    primitive = make_module(entry, spiking=False)
 
     def f(x):
         return module(x) * 2 + primitive(x)
@@ -120,8 +120,8 @@ def test_compile_inductor_small_model():
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_export(entry):
-    model = SmallSpikingNet([getattr(surrogate_ext, entry.cls)(),
-                             getattr(surrogate_ext, entry.cls)(spiking=False)])
+    model = SmallSpikingNet([make_module(entry),
+                             make_module(entry, spiking=False)])
     x = torch.randn(3, 8)
     batch = torch.export.Dim("batch")
     exported = torch.export.export(model, (x,), dynamic_shapes={"x": {0: batch}})

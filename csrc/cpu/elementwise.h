@@ -23,6 +23,15 @@
 
 namespace surrogate_ext::cpu::CPU_CAPABILITY {
 
+// The portable build of an x86-64 library serves only CPUs without AVX2/FMA, a fallback: it runs
+// the scalar loop, which compiles in a fraction of the time of at::vec's emulated vectors. Where
+// the portable build is the only one (other architectures), it keeps at::vec (NEON on ARM).
+#if defined(SURROGATE_EXT_HAVE_AVX2) && !defined(CPU_CAPABILITY_AVX2)
+constexpr bool kVectorize = false;
+#else
+constexpr bool kVectorize = true;
+#endif
+
 template <class scalar_t>
 constexpr bool is_reduced_float = std::is_same_v<scalar_t, c10::Half> || std::is_same_v<scalar_t, c10::BFloat16>;
 
@@ -113,13 +122,15 @@ struct Backend {
     SURROGATE_EXT_DISPATCH_FLOATING(x.scalar_type(), [&] {
       using opmath_t = at::opmath_type<scalar_t>;
       const S<opmath_t> s(a...);
-      const bool prefetch = streams<scalar_t>(iter);
+      [[maybe_unused]] const bool prefetch = streams<scalar_t>(iter);
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
         constexpr int64_t size = sizeof(scalar_t);
-        if (strides[0] == size && strides[1] == size) {
-          simd_map(reinterpret_cast<scalar_t*>(data[0]), n, prefetch,
-                   [s](auto xv) { return Fn::apply(s, xv); }, contiguous<scalar_t>(data[1]));
-          return;
+        if constexpr (kVectorize) {
+          if (strides[0] == size && strides[1] == size) {
+            simd_map(reinterpret_cast<scalar_t*>(data[0]), n, prefetch,
+                     [s](auto xv) { return Fn::apply(s, xv); }, contiguous<scalar_t>(data[1]));
+            return;
+          }
         }
         for (int64_t i = 0; i < n; ++i) {
           const auto xv = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
@@ -141,19 +152,21 @@ struct Backend {
     SURROGATE_EXT_DISPATCH_FLOATING(x.scalar_type(), [&] {
       using opmath_t = at::opmath_type<scalar_t>;
       const S<opmath_t> s(a...);
-      const bool prefetch = streams<scalar_t>(iter);
+      [[maybe_unused]] const bool prefetch = streams<scalar_t>(iter);
       iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
         constexpr int64_t size = sizeof(scalar_t);
-        if (strides[0] == size && (strides[1] == size || strides[1] == 0) && strides[2] == size) {
-          auto* y = reinterpret_cast<scalar_t*>(data[0]);
-          auto compute = [s](auto gv, auto xv) { return gv * Fn::apply(s, xv); };
-          if (strides[1] == 0) {
-            const auto g = *reinterpret_cast<const scalar_t*>(data[1]);
-            simd_map(y, n, prefetch, compute, Broadcast<scalar_t>{g}, contiguous<scalar_t>(data[2]));
-          } else {
-            simd_map(y, n, prefetch, compute, contiguous<scalar_t>(data[1]), contiguous<scalar_t>(data[2]));
+        if constexpr (kVectorize) {
+          if (strides[0] == size && (strides[1] == size || strides[1] == 0) && strides[2] == size) {
+            auto* y = reinterpret_cast<scalar_t*>(data[0]);
+            auto compute = [s](auto gv, auto xv) { return gv * Fn::apply(s, xv); };
+            if (strides[1] == 0) {
+              const auto g = *reinterpret_cast<const scalar_t*>(data[1]);
+              simd_map(y, n, prefetch, compute, Broadcast<scalar_t>{g}, contiguous<scalar_t>(data[2]));
+            } else {
+              simd_map(y, n, prefetch, compute, contiguous<scalar_t>(data[1]), contiguous<scalar_t>(data[2]));
+            }
+            return;
           }
-          return;
         }
         for (int64_t i = 0; i < n; ++i) {
           const auto gv = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);

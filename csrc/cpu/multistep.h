@@ -6,6 +6,7 @@
 //
 // Compiled once per CPU capability, like elementwise.h: everything is in namespace CPU_CAPABILITY.
 
+#include "elementwise.h"
 #include "vec_math.h"
 
 #include <surrogate_ext/dispatch.h>
@@ -70,7 +71,7 @@ template <class scalar_t, class Rows>
 void split_lanes(int64_t lo, int64_t hi, Rows rows) {
   using opmath_t = at::opmath_type<scalar_t>;
   int64_t tail = lo;
-  if constexpr (std::is_same_v<scalar_t, opmath_t>) {
+  if constexpr (kVectorize && std::is_same_v<scalar_t, opmath_t>) {
     using Vec = at::vec::Vectorized<scalar_t>;
     const int64_t vectors = (hi - lo) / Vec::size();
     if (vectors > 0) rows(Vec(), lo, vectors);

@@ -30,6 +30,8 @@ struct VectorMath {
   static V atan(V x) { return x.atan(); }
   static V erfc(V x) { return x.erfc(); }
   static V sin(V x) { return x.sin(); }
+  static V sqrt(V x) { return x.sqrt(); }
+  static V rint(V x) { return x.round(); }  // to nearest, ties to even
   // the scalar cospi's exact reduction (math.h), a vector at a time
   static V cospi(V x) {
     const V q = x.round();  // to nearest even, as rint

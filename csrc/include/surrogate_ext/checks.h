@@ -6,20 +6,34 @@
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 
+#include <cmath>
 #include <cstdint>
 
 namespace surrogate_ext {
 
+// The parameter constraints. NaN fails every one of them.
+inline void check_finite(const char* op, const char* name, double value) {
+  TORCH_CHECK_VALUE(std::isfinite(value), op, ": ", name, " must be finite, got ", value);
+}
+
 inline void check_positive(const char* op, const char* name, double value) {
-  TORCH_CHECK_VALUE(value > 0, op, ": ", name, " must be > 0, got ", value);
+  TORCH_CHECK_VALUE(value > 0 && std::isfinite(value), op, ": ", name,
+                    " must be finite and > 0, got ", value);
 }
 
 inline void check_greater_than_one(const char* op, const char* name, double value) {
-  TORCH_CHECK_VALUE(value > 1, op, ": ", name, " must be > 1, got ", value);
+  TORCH_CHECK_VALUE(value > 1 && std::isfinite(value), op, ": ", name,
+                    " must be finite and > 1, got ", value);
 }
 
 inline void check_at_least_one(const char* op, const char* name, int64_t value) {
   TORCH_CHECK_VALUE(value >= 1, op, ": ", name, " must be an integer >= 1, got ", value);
+}
+
+// grad_min <= grad_max (NaN fails)
+inline void check_window(const char* op, double grad_min, double grad_max) {
+  TORCH_CHECK_VALUE(grad_min <= grad_max, op, ": grad_min must be <= grad_max, got ", grad_min,
+                    " and ", grad_max);
 }
 
 inline bool is_supported_dtype(at::ScalarType t) {

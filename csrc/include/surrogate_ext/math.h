@@ -30,6 +30,8 @@ SURROGATE_EXT_UNARY_MATH(log1p_, log1pf, log1p)
 SURROGATE_EXT_UNARY_MATH(atan_, atanf, atan)
 SURROGATE_EXT_UNARY_MATH(erfc_, erfcf, erfc)
 SURROGATE_EXT_UNARY_MATH(sin_, sinf, sin)
+SURROGATE_EXT_UNARY_MATH(sqrt_, sqrtf, sqrt)
+SURROGATE_EXT_UNARY_MATH(rint_, rintf, rint)
 #undef SURROGATE_EXT_UNARY_MATH
 // cos(pi x) with the argument reduced exactly: x = q + r with q = rint(x), |r| <= 1/2 (x - q is
 // exact in floating point), and cos(pi x) = (-1)^q cos(pi r). Every path (scalar, CUDA, the CPU
@@ -120,6 +122,9 @@ struct ScalarMath {
   static C10_HOST_DEVICE T atan(T x) { return detail::atan_(x); }
   static C10_HOST_DEVICE T erfc(T x) { return detail::erfc_(x); }
   static C10_HOST_DEVICE T sin(T x) { return detail::sin_(x); }
+  static C10_HOST_DEVICE T sqrt(T x) { return detail::sqrt_(x); }
+  // to the nearest integer, ties to even (torch.round)
+  static C10_HOST_DEVICE T rint(T x) { return detail::rint_(x); }
   // cos(pi x), with an exact argument reduction (detail::cospi_)
   static C10_HOST_DEVICE T cospi(T x) { return detail::cospi_(x); }
   static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }

@@ -11,6 +11,7 @@
 //             LIF, !decay_input:       v - (v - v_reset) / tau + x     (v_reset 0/None: v * (1 - 1/tau) + x)
 //             PLIF: the same with "/ tau" replaced by "* k", k = sigmoid(w)
 //   fire    s[t] = heaviside(h[t] - v_threshold)           (backward: surrogate grad g'(h - v_threshold))
+//           (strict: fires on h[t] - v_threshold > 0, snnTorch's and Norse's convention)
 //   reset   hard: v[t] = (1 - s) h + s v_reset;  soft (v_reset None): v[t] = h - s v_threshold
 // Each expression is evaluated in the same order as SpikingJelly's, so that in float32 and float64
 // the spikes and potentials equal the step-by-step 'torch' backend's bit for bit. h and v are
@@ -54,6 +55,7 @@ struct NeuronParams {
   bool reset_is_zero;  // v_reset None or 0: SpikingJelly's shorter charge expressions
   bool hard_reset;     // v_reset not None
   bool detach_reset;
+  bool strict;  // fire on h - v_threshold > 0 instead of >= 0
   T tau;                // LIF
   T k;                  // PLIF: sigmoid(w)
   T keep;               // the "(1 - 1/tau)" or "(1 - k)" factor of !decay_input with v_reset 0
@@ -110,7 +112,7 @@ C10_HOST_DEVICE V backward_step(const NeuronParams<T>& p, const S& surrogate, V 
   const V sg = surrogate.template grad<V>(u);
   V dh;
   if (p.hard_reset) {
-    const V s = Heaviside<T>{}.template primitive<V>(u);
+    const V s = Heaviside<T>(p.strict).template primitive<V>(u);
     dh = grad_s * sg + gv * (V(1) - s);
     if (!p.detach_reset) dh = dh + gv * (V(p.v_reset) - h) * sg;
   } else {
@@ -157,7 +159,7 @@ C10_HOST_DEVICE void forward_cell(const ForwardArgs<scalar_t, T>& a, int64_t t, 
   using L = Lane<V>;
   const int64_t i = t * a.N + n;
   const V h = charge_step<scalar_t>(a.p, v, L::load(a.x_seq + i));
-  const V s = Heaviside<T>{}.template primitive<V>(h - V(a.p.v_threshold));
+  const V s = Heaviside<T>(a.p.strict).template primitive<V>(h - V(a.p.v_threshold));
   v = L::template round<scalar_t>(a.p.reset(h, s));
   L::store(a.spike_seq + i, s);
   L::store(a.v_seq + i, v);

@@ -1,12 +1,14 @@
 #pragma once
 // The fused multi-step neuron operators of one surrogate, for one backend, generated from the
 // table in surrogates.h (see neuron.h for the dynamics):
-//   op_multistep_node(x_seq, v_init, neuron, tau, k, decay_input, v_threshold, v_reset,
-//                     detach_reset, p...) -> (spike_seq, v_seq)
-//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, x_seq, v_init, v_seq, neuron, tau, k,
-//                     decay_input, v_threshold, v_reset, detach_reset, p...)
-//                     -> (grad_x_seq, grad_v_init, grad_k)
-// neuron is "if", "lif" (uses tau) or "plif" (uses k = sigmoid(w), a one-element tensor).
+//   op_multistep_node(x_seq, v_init, neuron, tau, plif_k, decay_input, v_threshold, v_reset,
+//                     detach_reset, p..., *, strict, grad_scale) -> (spike_seq, v_seq)
+//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, x_seq, v_init, v_seq, neuron, tau, plif_k,
+//                     decay_input, v_threshold, v_reset, detach_reset, p..., *, strict, grad_scale)
+//                     -> (grad_x_seq, grad_v_init, grad_plif_k)
+// strict fires on h - v_threshold > 0; grad_scale multiplies the surrogate gradient.
+// neuron is "if", "lif" (uses tau) or "plif" (uses plif_k = sigmoid(w), a one-element tensor;
+// named so that no surrogate parameter (LeakyKReLU's k) can clash with it).
 //
 // The host side (checks, contiguous inputs, new outputs, dtype dispatch, the sum of grad_k) is
 // here, once; a Backend provides only where the outputs live and the loop over neurons:
@@ -29,6 +31,7 @@
 #include <c10/util/string_view.h>
 #include <torch/library.h>
 
+#include <cmath>
 #include <string>
 #include <tuple>
 
@@ -37,12 +40,12 @@ namespace surrogate_ext {
 // The host side of NeuronParams: the operator's arguments, checked once.
 struct NeuronConfig {
   NeuronKind kind;
-  bool decay_input, reset_is_zero, hard_reset, detach_reset;
+  bool decay_input, reset_is_zero, hard_reset, detach_reset, strict = false;
   double tau = 1, k = 1, keep = 1, v_threshold, v_reset = 0;
 
   template <class T>
   NeuronParams<T> params() const {
-    return NeuronParams<T>{kind, decay_input, reset_is_zero, hard_reset, detach_reset,
+    return NeuronParams<T>{kind, decay_input, reset_is_zero, hard_reset, detach_reset, strict,
                            static_cast<T>(tau), static_cast<T>(k), static_cast<T>(keep),
                            static_cast<T>(v_threshold), static_cast<T>(v_reset)};
   }
@@ -62,7 +65,7 @@ inline double one_minus_in(double k, at::ScalarType dtype) {
 inline NeuronConfig make_neuron_config(const char* op, c10::string_view neuron, double tau,
                                        const c10::optional<at::Tensor>& k, bool decay_input,
                                        double v_threshold, c10::optional<double> v_reset,
-                                       bool detach_reset) {
+                                       bool detach_reset, bool strict) {
   NeuronConfig c;
   if (neuron == "if") {
     c.kind = NeuronKind::IF;
@@ -74,8 +77,8 @@ inline NeuronConfig make_neuron_config(const char* op, c10::string_view neuron, 
   } else if (neuron == "plif") {
     c.kind = NeuronKind::PLIF;
     TORCH_CHECK_VALUE(k.has_value() && k->defined() && k->numel() == 1, op,
-                      ": k must be a one-element tensor for neuron 'plif'");
-    check_input(op, "k", *k);
+                      ": plif_k must be a one-element tensor for neuron 'plif'");
+    check_input(op, "plif_k", *k);
     c.k = k->item<double>();
     c.keep = one_minus_in(c.k, k->scalar_type());
   } else {
@@ -87,6 +90,10 @@ inline NeuronConfig make_neuron_config(const char* op, c10::string_view neuron, 
   c.v_reset = v_reset.value_or(0);
   c.reset_is_zero = c.v_reset == 0;
   c.detach_reset = detach_reset;
+  c.strict = strict;
+  TORCH_CHECK_VALUE(std::isfinite(v_threshold), op, ": v_threshold must be finite, got ", v_threshold);
+  TORCH_CHECK_VALUE(!v_reset.has_value() || std::isfinite(*v_reset), op,
+                    ": v_reset must be finite or None, got ", c.v_reset);
   c.v_threshold = v_threshold;
   return c;
 }
@@ -130,7 +137,7 @@ namespace tags {
     static constexpr const char* backward =                                           \
         "surrogate_ext::" #op "_multistep_node_backward";                             \
   };
-SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_NEURON_TAG)
+SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_DEFINE_NEURON_TAG)
 #undef SURROGATE_EXT_DEFINE_NEURON_TAG
 }  // namespace tags
 
@@ -145,16 +152,19 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   using Surrogate = typename Tag::surrogate;
   template <class T>
   using S = typename Surrogate::template functor<T>;
+  template <class T>
+  using Scaled = typename ScaledBy<S>::template Functor<T>;
 
   static TensorPair forward(const at::Tensor& x_in, const at::Tensor& v_in,
                             c10::string_view neuron, double tau,
                             const c10::optional<at::Tensor>& k, bool decay_input,
                             double v_threshold, c10::optional<double> v_reset, bool detach_reset,
-                            A... a) {
+                            A... a, bool strict, double grad_scale) {
     S<float>::check(Surrogate::name, a...);
+    check_finite(Surrogate::name, "grad_scale", grad_scale);
     check_sequence(Tag::forward, x_in, v_in);
     const NeuronConfig c = make_neuron_config(Tag::forward, neuron, tau, k, decay_input,
-                                              v_threshold, v_reset, detach_reset);
+                                              v_threshold, v_reset, detach_reset, strict);
     const typename Backend::Guard guard(x_in.device());
     const at::Tensor x_seq = x_in.contiguous(), v_init = v_in.contiguous();
     at::Tensor spike_seq = Backend::new_sequence(x_seq), v_seq = Backend::new_sequence(x_seq);
@@ -176,15 +186,16 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
                                const at::Tensor& v_seq_in, c10::string_view neuron, double tau,
                                const c10::optional<at::Tensor>& k, bool decay_input,
                                double v_threshold, c10::optional<double> v_reset,
-                               bool detach_reset, A... a) {
+                               bool detach_reset, A... a, bool strict, double grad_scale) {
     S<float>::check(Surrogate::name, a...);
+    check_finite(Surrogate::name, "grad_scale", grad_scale);
     check_sequence(Tag::backward, x_in, v_init_in);
     check_like_sequence(Tag::backward, "grad_spike_seq", grad_spike_in, x_in);
     check_like_sequence(Tag::backward, "v_seq", v_seq_in, x_in);
     const bool has_grad_v = grad_v_in.has_value() && grad_v_in->defined();
     if (has_grad_v) check_like_sequence(Tag::backward, "grad_v_seq", *grad_v_in, x_in);
     const NeuronConfig c = make_neuron_config(Tag::backward, neuron, tau, k, decay_input,
-                                              v_threshold, v_reset, detach_reset);
+                                              v_threshold, v_reset, detach_reset, strict);
     const bool k_grad = c.kind == NeuronKind::PLIF;
 
     const typename Backend::Guard guard(x_in.device());
@@ -211,7 +222,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
                 v_init.const_data_ptr<scalar_t>(), v_seq.const_data_ptr<scalar_t>(),
                 grad_x_seq.mutable_data_ptr<scalar_t>(), grad_v_init.mutable_data_ptr<scalar_t>(),
                 k_grad ? grad_k_partial.mutable_data_ptr<opmath_t>() : nullptr},
-            S<opmath_t>(a...));
+            Scaled<opmath_t>(grad_scale, a...));
       });
     }
     at::Tensor grad_k = k_grad ? grad_k_partial.sum().to(k->scalar_type()).reshape(k->sizes())
@@ -230,7 +241,7 @@ template <class Backend>
 void register_neuron_ops(torch::Library& m) {
 #define SURROGATE_EXT_REGISTER(op, Functor, params) \
   NeuronOps<Backend, tags::op##_multistep_node>::register_kernels(m);
-  SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_REGISTER)
+  SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_REGISTER)
 #undef SURROGATE_EXT_REGISTER
 }
 
