@@ -10,6 +10,7 @@
 // This header is compiled once per CPU capability (see capability_avx2.h): everything here is in
 // namespace CPU_CAPABILITY.
 
+#include "have_avx2.h"
 #include "vec_math.h"
 
 #include <surrogate_ext/dispatch.h>
