@@ -15,6 +15,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/scalar_tensor.h>
 
 #include <cstdint>
 #include <type_traits>
@@ -125,6 +126,17 @@ struct NeuronBackend {
   struct Guard {
     explicit Guard(const at::Device&) {}
   };
+
+  // A serial sum in double, in neuron order: the same bits whatever the thread count (at::sum
+  // splits the work by thread, so its rounding would depend on torch.set_num_threads).
+  static at::Tensor total(const at::Tensor& partial) {
+    double sum = 0;
+    SURROGATE_EXT_DISPATCH_FLOATING(partial.scalar_type(), [&] {
+      const scalar_t* p = partial.const_data_ptr<scalar_t>();
+      for (int64_t i = 0, n = partial.numel(); i < n; ++i) sum += static_cast<double>(p[i]);
+    });
+    return at::scalar_tensor(sum, partial.options());
+  }
 
   static at::Tensor new_sequence(const at::Tensor& like) {
     at::Tensor t = at::empty(like.sizes(), like.options());

@@ -14,6 +14,7 @@
 // here, once; a Backend provides only where the outputs live and the loop over neurons:
 //   using Guard = ...;                                    // RAII, constructed from a Device
 //   static at::Tensor new_sequence(const at::Tensor& like);  // an uninitialised [T, ...] output
+//   static at::Tensor total(const at::Tensor& partial);     // the sum of grad_k's partials, 0-d
 //   template <class scalar_t, class T> static void forward(const ForwardArgs<scalar_t, T>&);
 //   template <class scalar_t, class T, class S>
 //   static void backward(const BackwardArgs<scalar_t, T>&, const S& surrogate);
@@ -225,7 +226,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
             Scaled<opmath_t>(grad_scale, a...));
       });
     }
-    at::Tensor grad_k = k_grad ? grad_k_partial.sum().to(k->scalar_type()).reshape(k->sizes())
+    at::Tensor grad_k = k_grad ? Backend::total(grad_k_partial).to(k->scalar_type()).reshape(k->sizes())
                                : at::zeros({}, x_seq.options());
     return {grad_x_seq, grad_v_init, grad_k};
   }
