@@ -253,8 +253,10 @@ def leaky_spike_operator_grad(x: Tensor, slope: float = 0.1) -> Tensor:
 # HeaviCirc (Norse 1.1's circ): g(x) = 1/2 + x / (2 sqrt(x^2 + alpha^2));
 # g'(x) = alpha^2 / (2 (x^2 + alpha^2)^(3/2)) (Norse's backward is 2 alpha times this).
 def heavi_circ_primitive(x: Tensor, alpha: float = 1.0) -> Tensor:
-    m = torch.maximum(x.abs(), torch.full_like(x, alpha))  # no overflow in x^2
-    u, a = x / m, alpha / m
+    # x / sqrt(x^2 + alpha^2) divided through by max(|x|, alpha): no overflow, and +-1 at +-inf
+    outside = x.abs() > alpha
+    u = torch.where(outside, torch.sign(x), x / alpha)
+    a = torch.where(outside, alpha / x.abs().clamp_min(alpha), torch.ones_like(x))
     return 0.5 + 0.5 * u / torch.sqrt(u * u + a * a)
 
 

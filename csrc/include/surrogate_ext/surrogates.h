@@ -558,11 +558,13 @@ struct HeaviCirc {
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
-    // x / sqrt(x^2 + alpha^2) with both terms scaled by m = max(|x|, alpha), so that nothing
-    // overflows: (x/m) / sqrt((x/m)^2 + (alpha/m)^2)
+    // x / sqrt(x^2 + alpha^2) with both terms divided by max(|x|, alpha), so that nothing
+    // overflows: u / sqrt(u^2 + a^2) with u = sign(x), a = alpha/|x| beyond alpha (+-inf gives
+    // +-1 and 0), u = x/alpha, a = 1 inside
     using M = Math<V>;
-    const V m = M::where(M::abs(x) > V(alpha), M::abs(x), V(alpha));
-    const V u = x / m, a = V(alpha) / m;
+    const auto outside = M::abs(x) > V(alpha);
+    const V u = M::where(outside, M::where(x > V(0), V(1), V(-1)), x / V(alpha));
+    const V a = M::where(outside, V(alpha) / M::abs(x), V(1));
     return V(0.5) + V(0.5) * u / M::sqrt(u * u + a * a);
   }
 };
