@@ -107,16 +107,30 @@ if [ "$job" = test ] || [ "$job" = pytest ] || [ "$job" = cpp ]; then
 fi
 
 # Only the progress of the compiler: ninja's "[n/N] csrc/FILE" instead of its full command lines,
-# and not setuptools' own lines. Warnings, errors and anything unexpected pass through.
+# and not setuptools' own lines. Warnings, errors and anything unexpected pass through. (A shell
+# loop, since mawk, Debian's awk, holds piped input back in blocks.)
 short_build_log() {
-  awk '
-    /^\[[0-9]+\/[0-9]+\] / {
-      for (i = 2; i < NF; i++) if ($i == "-c") { src = $(i + 1); sub(/.*\/csrc\//, "csrc/", src); print "   " $1 " " src; fflush(); next }
-    }
-    /^(running |copying |creating |building |Emitting ninja build file|Compiling objects\.\.\.|Using envvar MAX_JOBS|Allowing ninja to set a default number of workers)/ { next }
-    /^(\/usr\/bin\/)?(x86_64-linux-gnu-)?(g\+\+|c\+\+|gcc)(-[0-9]+)? .* -shared / { next }
-    /^ninja: no work to do/ { print "   nothing to recompile"; fflush(); next }
-    { print; fflush() }'
+  local line src
+  while IFS= read -r line; do
+    case "$line" in
+      "["[0-9]*/[0-9]*"] "*" -c "*)
+        src="${line##* -c }"
+        src="${src%% *}"
+        echo "   ${line%% *} csrc/${src##*/csrc/}"
+        continue ;;
+      "running "*|"copying "*|"creating "*|"building '"*|"Emitting ninja build file"*|"Compiling objects..."|\
+      "Using envvar MAX_JOBS"*|"Allowing ninja to set a default number of workers"*)
+        continue ;;
+      *"No CUDA runtime is found, using CUDA_HOME="*)  # torch's notice on a machine without a GPU
+        continue ;;
+      "ninja: no work to do.")
+        echo "   nothing to recompile"
+        continue ;;
+    esac
+    # setuptools' link command
+    [[ "$line" =~ ^[^\ ]*(g\+\+|c\+\+|gcc)(-[0-9]+)?\ .*\ -shared\  ]] && continue
+    printf '%s\n' "$line"
+  done
 }
 
 build() {
