@@ -174,7 +174,7 @@ cpp() {
   if "$py" -c 'import sys, torch; sys.exit(torch.version.cuda is None)'; then
     # torch's CMake config needs the CUDA toolkit whenever torch is a CUDA build.
     local nvrtc
-    nvrtc="$("$py" -c 'import glob, os, nvidia; print(sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "lib", "libnvrtc.so.*")) + [""])[0])' 2>/dev/null || true)"
+    nvrtc="$("$py" -c 'import glob, os, nvidia; print((sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "lib", "libnvrtc.so.*"))) + [""])[0])' 2>/dev/null || true)"
     args+=(-DCUDA_TOOLKIT_ROOT_DIR="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc"
            -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
     [ -n "$nvrtc" ] && args+=(-DCUDA_nvrtc_LIBRARY="$nvrtc")
