@@ -1,13 +1,18 @@
 """Loads the compiled operator library and reports how it was built."""
 from __future__ import annotations
 
+import os
+
 import torch
 
+_LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libsurrogate_ext.so")
+
 try:
-    from . import _C  # noqa: F401  (loading the shared library runs the TORCH_LIBRARY registrations)
-except ImportError as e:
+    # A plain libtorch library (no Python in it): loading it runs the TORCH_LIBRARY registrations.
+    torch.ops.load_library(_LIBRARY)
+except OSError as e:
     raise ImportError(
-        "surrogate_ext: the compiled library surrogate_ext._C is missing or does not load "
+        f"surrogate_ext: the compiled operator library {_LIBRARY} is missing or does not load "
         f"({e}). Build it against the torch you import with "
         "`pip install --no-build-isolation .` (or `python setup.py build_ext --inplace`)."
     ) from e
@@ -17,9 +22,10 @@ def library_path() -> str:
     """Path of the shared library holding the ``surrogate_ext`` operators.
 
     A process that loads a saved TorchScript model using these operators must load it first:
-    ``import surrogate_ext``, or ``torch.ops.load_library(surrogate_ext.library_path())``.
+    ``import surrogate_ext``, or ``torch.ops.load_library(surrogate_ext.library_path())``. C++
+    programs link it (CMake: ``-DSURROGATE_EXT_LIBRARY=<this path>``, see CMakeLists.txt).
     """
-    return _C.__file__
+    return _LIBRARY
 
 
 def build_info() -> dict:

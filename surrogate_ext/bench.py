@@ -25,7 +25,6 @@ sometimes came from already-touched heap memory: single cells came out 5x apart 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import statistics
@@ -36,7 +35,12 @@ import time
 import torch
 
 import surrogate_ext
-from surrogate_ext import reference, registry
+from surrogate_ext import _cli, reference, registry
+
+# The default run's time, for --help: user + sys seconds from /usr/bin/time on the project's
+# 2-core x86-64 machine with torch 2.13.0 (wall time was 3-6x that while the machine was shared).
+DEFAULT_RUN = ("about 10 min, estimated: 66 cells, and each 2^24-element cell alone took about 30 s "
+               "of CPU time, most of it page faults (longer on a busy machine)")
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
           "float64": torch.float64}
@@ -177,16 +181,20 @@ def fresh_large_allocations(threshold: int = 8 << 20, keep: int = 64 << 20) -> b
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="16,20,24", help="log2 of the element counts (12..28)")
-    parser.add_argument("--dtypes", default="float32")
-    parser.add_argument("--threads", default="1,2", help="CPU thread counts (torch.set_num_threads)")
-    parser.add_argument("--surrogates", default="all", help="comma-separated operator names")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--memory", action="store_true", help="also report peak memory of fwd+bwd")
-    parser.add_argument("--json", help="write every figure to this file")
-    parser.add_argument("--no-progress", action="store_true")
+    parser = _cli.parser("surrogate_ext.bench", __doc__, DEFAULT_RUN)
+    parser.add_argument("--sizes", default="16,20,24",
+                        help="comma-separated log2 of the element counts, each 12..28")
+    parser.add_argument("--dtypes", default="float32",
+                        help="comma-separated, of: " + ", ".join(DTYPES))
+    parser.add_argument("--threads", default="1,2",
+                        help="comma-separated CPU thread counts (torch.set_num_threads); "
+                             "not used on CUDA")
+    parser.add_argument("--surrogates", default="all",
+                        help="comma-separated operator names, or all: "
+                             + ", ".join(e.op for e in registry.SURROGATES))
+    parser.add_argument("--memory", action="store_true",
+                        help="also report the peak memory of a forward+backward, native vs reference")
+    _cli.add_benchmark_options(parser, repeats=15)
     args = parser.parse_args(argv)
 
     entries = (registry.SURROGATES if args.surrogates == "all"

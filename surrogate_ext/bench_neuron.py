@@ -16,7 +16,6 @@ pages for large CPU allocations) removes most of that cost.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -24,12 +23,16 @@ import sys
 import torch
 
 import surrogate_ext
-from surrogate_ext import neuron, registry
+from surrogate_ext import _cli, neuron, registry
 from surrogate_ext.bench import DTYPES, Timer, peak_rss_extra
 
 CLASSES = {"if": neuron.MultiStepIFNode, "lif": neuron.MultiStepLIFNode,
            "plif": neuron.MultiStepParametricLIFNode}
 BACKENDS = ("torch", "native")
+# The default run's time, for --help: user + sys seconds from /usr/bin/time on the project's
+# 2-core x86-64 machine with torch 2.13.0 (wall time was 3-6x that while the machine was shared).
+DEFAULT_RUN = ("about 4 min: its timing rounds alone took 220 s of CPU time on 2 threads "
+               "(longer on a busy machine)")
 
 
 def make_case(kind, op, steps, n, dtype, device, backend):
@@ -81,18 +84,20 @@ def peak_memory(kind, op, steps, n, dtype, device, backend):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _cli.parser("surrogate_ext.bench_neuron", __doc__, DEFAULT_RUN)
     parser.add_argument("--neurons", type=int, default=20, help="log2 of the number of neurons")
-    parser.add_argument("--steps", type=int, default=16, help="T")
-    parser.add_argument("--kinds", default="if,lif,plif")
-    parser.add_argument("--surrogates", default="sigmoid,atan")
-    parser.add_argument("--dtype", default="float32")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-memory", action="store_true")
-    parser.add_argument("--json")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--steps", type=int, default=16, help="time steps T")
+    parser.add_argument("--kinds", default="if,lif,plif",
+                        help="comma-separated neuron kinds, of: if, lif, plif")
+    parser.add_argument("--surrogates", default="sigmoid,atan",
+                        help="comma-separated operator names, of: "
+                             + ", ".join(e.op for e in registry.SURROGATES))
+    parser.add_argument("--dtype", default="float32", help="one of: " + ", ".join(DTYPES))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads (torch.set_num_threads; default: torch's choice)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-memory measurement (a subprocess per variant)")
+    _cli.add_benchmark_options(parser, repeats=7)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -16,7 +16,6 @@ unless the reloaded model predicts the eager network's class for every test imag
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -27,7 +26,11 @@ import torch
 from torch import Tensor, nn
 
 import surrogate_ext
-from surrogate_ext import neuron, registry
+from surrogate_ext import _cli, neuron, registry
+
+# The default run's time, for --help: user + sys seconds from /usr/bin/time on the project's
+# 2-core x86-64 machine with torch 2.13.0 (wall time was 3-6x that while the machine was shared).
+DEFAULT_RUN = "about 10 s (CPU time; longer on a busy machine)"
 
 STEPS = 8
 HIDDEN = 128
@@ -154,19 +157,20 @@ def export(net: SpikingMLP, x_test: Tensor, path: str):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _cli.parser("surrogate_ext.demo", __doc__, DEFAULT_RUN)
     parser.add_argument("--surrogate", default="atan",
                         help="operator or class name: " + ", ".join(s.op for s in registry.SURROGATES))
-    parser.add_argument("--backend", default="native", choices=neuron.BACKENDS)
+    parser.add_argument("--backend", default="native", choices=neuron.BACKENDS,
+                        help="the neurons' backend: native (fused operators) or torch (a Python loop)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order")
     # The layers are too small to gain from a second thread, and on a busy machine torch's
     # threads wait for each other: with two other processes on two cores, training took 2.3 s
     # on one thread and 10.3 s on two.
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
     parser.add_argument("--export", default=os.path.join(tempfile.gettempdir(), "surrogate_ext_demo.pt"),
-                        metavar="PATH", help="where to save the TorchScript model (default: %(default)s)")
+                        metavar="PATH", help="where to save the TorchScript model")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if args.epochs < 0 or args.threads < 1:

@@ -90,7 +90,7 @@ def import_spikingjelly2(submodule: str = ""):
     """
     if not install_spikingjelly2():
         pytest.skip(f"SpikingJelly 2.0 is not installed in {spikingjelly2_folder()} "
-                    "(bash dev.sh test installs it)")
+                    "(bash dev.sh test installs it on Python >= 3.11)")
     name = ALIAS + ("." + submodule if submodule else "")
     try:
         return importlib.import_module(name)
