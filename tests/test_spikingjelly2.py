@@ -130,10 +130,21 @@ def test_every_public_name_of_spikingjelly2(sj):
                                          and n != "SurrogateFunctionBase"}
 
 
-def test_module_names(sj):
+def test_module_names():
     assert ab.__all__ and all(hasattr(ab, name) for name in ab.__all__)
     assert ab.heaviside is surrogate_ext.heaviside and ab.check_manual_grad is surrogate_ext.check_manual_grad
     assert len(ab.SPECS) == 19
+
+
+@pytest.mark.parametrize("spec", ab.SPECS, ids=lambda s: s.name)
+def test_defaults(sj, spec):
+    """Built with the required arguments only: the same parameter values, of the same types."""
+    entry = spec.entry
+    required = {name: entry.example_params[entry.param_names.index(name)]
+                for name, default in spec.params if default is registry.REQUIRED}
+    ours, theirs = getattr(ab, spec.name)(**required), getattr(sj, spec.name)(**required)
+    assert repr(ours) == repr(theirs)
+    assert repr(ours._sg_params) == repr(theirs._sg_params)
 
 
 @pytest.mark.parametrize("spec,params", CASES)
@@ -414,10 +425,15 @@ def test_doc_example_runs_unchanged_on_spikingjelly2(sj, capsys):
     """The example of docs/spikingjelly2.md with the import swapped back: the same losses."""
     example = next(b for b in _doc_blocks() if SWAP in b and "losses" in b)
     results = []
-    for source in (example, example.replace(SWAP, "from spikingjelly2.activation_based import surrogate")):
-        namespace = {"__name__": "__doc_example__"}
-        exec(compile(source, DOC, "exec"), namespace)
-        results.append(namespace["losses"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: a second thread only waits (10x slower on a busy machine)
+    try:
+        for source in (example, example.replace(SWAP, "from spikingjelly2.activation_based import surrogate")):
+            namespace = {"__name__": "__doc_example__"}
+            exec(compile(source, DOC, "exec"), namespace)
+            results.append(namespace["losses"])
+    finally:
+        torch.set_num_threads(threads)
     ours, theirs = results
     assert list(ours) == list(theirs) and len(ours) >= 5
     for name in ours:
