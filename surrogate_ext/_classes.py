@@ -13,6 +13,7 @@ TorchScript compiles a method from its source: the generated methods' source is 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import linecache
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class ClassSpec:
     grad_scale: str = "1.0"  # an expression of the attributes
     extra: Tuple[Tuple[str, object], ...] = ()  # constructor parameters after `spiking`
     attributes: Optional[Callable] = None  # constructor values -> attribute values (default: the same)
+    annotations: Tuple[Tuple[str, str], ...] = ()  # constructor parameter -> annotation (source text)
     doc: str = ""
 
     @property
@@ -56,17 +58,25 @@ def compile_function(source: str, name: str, namespace: dict):
     filename = f"<surrogate_ext generated {name} #{next(_counter)}>"
     lines = source.splitlines(keepends=True)
     linecache.cache[filename] = (len(source), None, lines, filename)
-    exec(compile(source, filename, "exec"), namespace)
+    # dont_inherit: annotations are evaluated (this module's `from __future__ import annotations`
+    # would leave them strings), so that inspect.signature shows the types themselves
+    exec(compile(source, filename, "exec", dont_inherit=True), namespace)
     return namespace[name]
 
 
 def _signature(spec: ClassSpec) -> str:
-    parts = ["self"]
-    for name, default in spec.params:
-        parts.append(name if default is REQUIRED else f"{name}={default!r}")
+    annotations = dict(spec.annotations)
+
+    def parameter(name, default):
+        text = name + (f": {annotations[name]}" if name in annotations else "")
+        if default is REQUIRED:
+            return text
+        return text + (" = " if name in annotations else "=") + repr(default)
+
+    parts = ["self"] + [parameter(name, default) for name, default in spec.params]
     if spec.spiking:
-        parts.append("spiking=True")
-    parts += [f"{name}={default!r}" for name, default in spec.extra]
+        parts.append(parameter("spiking", True))
+    parts += [parameter(name, default) for name, default in spec.extra]
     return ", ".join(parts)
 
 
@@ -132,6 +142,20 @@ class _Surrogate(torch.nn.Module):
         return ", ".join(values + [f"spiking={self.spiking}"])
 
 
+def spiking_keywords(spec: ClassSpec) -> dict:
+    """The keyword arguments that make the row's spiking operator this spec's forward, where they
+    are not the defaults: ``strict=True``, ``stochastic=True`` (PoissonPass fires at random)."""
+    return {k: True for k in ("strict", "stochastic") if getattr(spec, k)}
+
+
+def _spiking_function(spec: ClassSpec):
+    """The static ``spiking_function(x, *params)``: the operator itself, or the operator with the
+    spec's :func:`spiking_keywords` bound."""
+    op = getattr(torch.ops.surrogate_ext, spec.op)
+    keywords = spiking_keywords(spec)
+    return functools.partial(op, **keywords) if keywords else op
+
+
 def make_class(spec: ClassSpec, base: type = _Surrogate, module: str = __name__,
                namespace: Optional[dict] = None) -> type:
     """The module class of `spec`, derived from `base` (a subclass of :class:`_Surrogate`)."""
@@ -148,7 +172,7 @@ def make_class(spec: ClassSpec, base: type = _Surrogate, module: str = __name__,
         "_spec": spec,
         "__module__": module,
         "__doc__": spec.doc or None,
-        "spiking_function": staticmethod(getattr(ops, spec.op)),
+        "spiking_function": staticmethod(_spiking_function(spec)),
         "primitive_function": staticmethod(getattr(ops, spec.op + "_primitive")),
         "backward": staticmethod(getattr(ops, spec.op + "_backward")),
     })

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from . import registry
 from ._classes import _Surrogate
+from . import surrogate as _surrogate
 from .surrogate import Sigmoid
 
 __all__ = ["MultiStepIFNode", "MultiStepLIFNode", "MultiStepParametricLIFNode"]
@@ -43,6 +44,11 @@ def _check_real(name: str, value, allow_none: bool = False):
     return float(value)
 
 
+# The top-level classes by name: a module of the same class name (SpikingJelly's, 0.0.0.0.14 or
+# 2.0) is read through its spec, which names the attributes that hold the parameters.
+_CLASSES_BY_NAME = {spec.name: getattr(_surrogate, spec.name) for spec in _surrogate.SPECS}
+
+
 def native_surrogate(surrogate_function) -> Tuple[str, tuple, dict]:
     """The operator name, parameters and keyword arguments (strict, grad_scale) of
     ``surrogate_function`` for the native backend: a surrogate_ext surrogate, or a module of the
@@ -51,18 +57,23 @@ def native_surrogate(surrogate_function) -> Tuple[str, tuple, dict]:
     native_call = getattr(surrogate_function, "native_call", None)
     if isinstance(surrogate_function, _Surrogate) and native_call is not None:
         op, params, kwargs = native_call()
-        entry = registry.BY_OP[op]
-        if getattr(surrogate_function._spec, "stochastic", False):
-            raise ValueError(f"backend 'native' needs a threshold forward; "
-                             f"{type(surrogate_function).__name__} fires at random")
+        spec = surrogate_function._spec
     else:
-        entry = registry.BY_CLASS.get(type(surrogate_function).__name__)
-        if entry is None or not all(hasattr(surrogate_function, n) for n in entry.param_names):
+        cls = _CLASSES_BY_NAME.get(type(surrogate_function).__name__)
+        try:
+            values = cls._op_params(surrogate_function)  # reads the attributes
+        except AttributeError:  # no such class (cls is None), or an attribute is missing
             raise ValueError(
                 "backend 'native' needs surrogate_function to be one of surrogate_ext's surrogates "
-                f"(or SpikingJelly's class of the same name), got {type(surrogate_function).__name__}")
-        params = entry.check(*(getattr(surrogate_function, n) for n in entry.param_names))
-        kwargs = dict(strict=False, grad_scale=1.0)
+                f"(or SpikingJelly's class of the same name), got {type(surrogate_function).__name__}"
+            ) from None
+        spec = cls._spec
+        params = spec.entry.check(*values)
+        kwargs = dict(strict=spec.strict, grad_scale=float(cls._grad_scale(surrogate_function)))
+    entry = spec.entry
+    if spec.stochastic:
+        raise ValueError(f"backend 'native' needs a threshold forward; "
+                         f"{type(surrogate_function).__name__} fires at random (use backend='torch')")
     if not entry.threshold:
         raise ValueError(f"backend 'native' needs a threshold forward; {entry.cls}'s forward is "
                          f"its own (use backend='torch')")

@@ -137,6 +137,12 @@ def s2nn_grad(x: Tensor, alpha: float = 4.0, beta: float = 1.0) -> Tensor:
     return _where(x < 0, alpha * s * (1 - s), beta / (x + 1))
 
 
+def s2nn_primitive_grad(x: Tensor, alpha: float = 4.0, beta: float = 1.0) -> Tensor:
+    # the exact derivative of s2nn_primitive, 1e-5 included (the C++ functor's primitive_grad)
+    s = torch.sigmoid(alpha * x)
+    return _where(x < 0, alpha * s * (1 - s), beta / ((x + 1).abs() + 1e-5))
+
+
 # QPseudoSpike: g'(x) = (1 + 2|x|/(alpha-1))^(-alpha);
 # g(x) = t for x < 0, 1 - t for x >= 0, with t = (1 + 2|x|/(alpha-1))^(1-alpha) / 2.
 def q_pseudo_spike_primitive(x: Tensor, alpha: float = 2.0) -> Tensor:

@@ -9,6 +9,7 @@ checked once, at construction, with the operators' own messages.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Tuple
 
 import torch
@@ -82,8 +83,11 @@ class MultiArgsSurrogateFunctionBase(_SpikingJellySurrogate):
 
 def _multi_level_window(max_spike_count, grad_window):
     """SpikingJelly 2.0's MultiLevelSpikeCount: grad_window (grad_min, grad_max) defaults to
-    [0, max_spike_count]."""
-    grad_min, grad_max = (0.0, max_spike_count) if grad_window is None else grad_window
+    [0.0, float(max_spike_count)]."""
+    if grad_window is None:
+        real = isinstance(max_spike_count, numbers.Real)  # anything else fails the check after
+        grad_window = (0.0, float(max_spike_count) if real else max_spike_count)
+    grad_min, grad_max = grad_window
     return dict(max_spike_count=max_spike_count, grad_min=grad_min, grad_max=grad_max)
 
 
@@ -116,6 +120,7 @@ class _SpikeFunction(torch.autograd.Function):
     """The spiking forward and the native surrogate-gradient backward of surrogate ``_op``."""
 
     _op: str
+    _kwargs: dict = {}  # the spiking operator's keyword arguments (stochastic=True: PoissonPass)
 
     @classmethod
     def forward(cls, ctx, x, *params):
@@ -126,7 +131,7 @@ class _SpikeFunction(torch.autograd.Function):
         params = entry.check(*params)
         ctx.save_for_backward(x)
         ctx.params = params
-        return getattr(_ops, cls._op)(x, *params)
+        return getattr(_ops, cls._op)(x, *params, **cls._kwargs)
 
     @classmethod
     def backward(cls, ctx, grad_output):

@@ -115,11 +115,12 @@ def same(a, b) -> bool:
         ((a == b) | (a.isnan() & b.isnan())).all())
 
 
-def make_module(entry, params=None, spiking=True):
-    """The row's class, built from the row's parameter values (default: its example parameters),
-    whatever its constructor's signature."""
+def make_module(entry, params=None, spiking=True, namespace=surrogate_ext):
+    """The row's class in `namespace` (surrogate_ext, surrogate_ext.activation_based, or
+    SpikingJelly 2.0's surrogate module, whose constructors are the same), built from the row's
+    parameter values (default: its example parameters), whatever its constructor's signature."""
     params = entry.example_params if params is None else params
-    cls = getattr(surrogate_ext, entry.cls)
+    cls = getattr(namespace, entry.cls)
     if entry.op == "multi_level_spike_count":
         return cls(params[0], spiking, grad_window=params[1:])
     if entry.op == "fake_numerical_gradient":  # no spiking argument, as in SpikingJelly 2.0
