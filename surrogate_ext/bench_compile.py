@@ -8,8 +8,10 @@ Every figure is one forward+backward (``y.backward(grad)`` with a random ``grad`
 materialised), float32 unless ``--dtype``, timed with the wall clock, interleaved within one
 process (each round runs every variant of a case once, in an order shuffled each round), and
 quoted as the median over the rounds with the spread (min-max). The first compiled call, which
-compiles the forward and the backward, is timed separately as the compile time; it includes
-hits in Inductor's on-disk cache when an earlier run compiled the same graph.
+compiles the forward and the backward, is timed separately as the compile time. Inductor's and
+AOTAutograd's on-disk caches are off (``--cache`` turns them on), so that compile times are cold:
+with them on, "compiled ours" of (a) and (b) compiles in a fraction of a second, because its graph
+after decomposition is the one "compiled reference" has just put in the cache.
 
 Cases, for each surrogate (default parameters), size 2^k and thread count:
 
@@ -182,8 +184,16 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", choices=sorted(DTYPES),
                         help="the inputs' dtype")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--cache", action="store_true",
+                        help="keep Inductor's and AOTAutograd's on-disk caches on (compile times "
+                             "then include cache hits)")
     parser.add_argument("--json", default=None, help="also write every figure to this file")
     args = parser.parse_args(argv)
+    if not args.cache:
+        import torch._functorch.config
+        import torch._inductor.config
+        torch._inductor.config.fx_graph_cache = False
+        torch._functorch.config.enable_autograd_cache = False
 
     entries = (list(registry.SURROGATES) if args.surrogates == "all"
                else [registry.BY_OP[s] for s in args.surrogates.split(",")])
