@@ -1,8 +1,9 @@
 """Benchmark under torch.compile: surrogate_ext against pure-PyTorch surrogates, and the fused
 neurons compiled against eager.
 
-    python -m surrogate_ext.bench_compile [--surrogates atan,sigmoid] [--sizes 20] [--steps 16]
+    python -m surrogate_ext.bench_compile [--surrogates atan,sigmoid|all] [--sizes 20] [--steps 16]
                                           [--threads 1,2] [--cases a,b,c] [--repeats 7]
+                                          [--clock wall|cpu] [--json FILE]
 
 Every figure is one forward+backward (``y.backward(grad)`` with a random ``grad``, all outputs
 materialised), float32 unless ``--dtype``, timed with the wall clock, interleaved within one
@@ -54,7 +55,8 @@ CASES = ("a", "b", "c")
 NEURONS = {"if": neuron.MultiStepIFNode, "lif": neuron.MultiStepLIFNode,
            "plif": neuron.MultiStepParametricLIFNode}
 THRESHOLD, TAU = 1.0, 2.0
-EXPECTED_DEFAULT_RUN = "about 25 minutes on a 2-core x86-64 machine, compiles included"
+EXPECTED_DEFAULT_RUN = ("20 to 25 minutes on this project's 2-core x86-64 machine, compiles included "
+                        "(with --repeats 11 it took 24 minutes there, other jobs on the cores)")
 
 
 def expression(sg, v, w):
@@ -73,6 +75,18 @@ def lif_loop(sg, x_seq):
         v = h * (1.0 - spike)
         spikes.append(spike)
     return torch.stack(spikes)
+
+
+class ProcessTimer:
+    """CPU time of the whole process (user + system, every thread), in seconds. On a machine
+    shared with other jobs it leaves out the time spent waiting for a core, so with one thread it
+    compares the work of two variants more steadily than the wall clock does; with several threads
+    it also counts the time OpenMP threads spin while they wait for each other."""
+
+    def __call__(self, fn) -> float:
+        t0 = time.process_time()
+        fn()
+        return time.process_time() - t0
 
 
 def _compile(fn):
@@ -167,11 +181,11 @@ def main(argv=None):
                     "hand-written LIF loop calling the surrogate, with our operators and with the "
                     "pure-PyTorch surrogates of surrogate_ext.reference, and (c) the fused neurons "
                     "eager and compiled. Interleaved, medians with spreads; compile times apart.",
-        epilog=f"The default run takes {EXPECTED_DEFAULT_RUN}; '--surrogates atan --threads 1' "
-               "about a tenth of that.",
+        epilog=f"The default run takes {EXPECTED_DEFAULT_RUN}. '--surrogates all' runs every "
+               "registry row, about 5.5 times as long.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--surrogates", default="all",
-                        help="comma-separated operator names (e.g. atan,sigmoid), or 'all'")
+    parser.add_argument("--surrogates", default="atan,sigmoid",
+                        help="comma-separated operator names, or 'all' (every registry row)")
     parser.add_argument("--sizes", default="20",
                         help="comma-separated log2 sizes: elements in (a), neurons in (b), (c)")
     parser.add_argument("--steps", type=int, default=16, help="T, the time steps of (b) and (c)")
@@ -184,6 +198,9 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", choices=sorted(DTYPES),
                         help="the inputs' dtype")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"),
+                        help="what is timed: the wall clock (CUDA events on a GPU), or the process's "
+                             "CPU time (steadier on a shared machine with --threads 1)")
     parser.add_argument("--cache", action="store_true",
                         help="keep Inductor's and AOTAutograd's on-disk caches on (compile times "
                              "then include cache hits)")
@@ -205,10 +222,13 @@ def main(argv=None):
     kinds = args.neurons.split(",")
     threads = [int(t) for t in args.threads.split(",")] if args.device == "cpu" else [None]
     dtype = DTYPES[args.dtype]
-    timer = Timer(args.device)
+    if args.clock == "cpu" and args.device != "cpu":
+        parser.error("--clock cpu times the CPU; use the wall clock (CUDA events) on a GPU")
+    timer = ProcessTimer() if args.clock == "cpu" else Timer(args.device)
     fresh = args.device == "cpu" and fresh_large_allocations()
     print(f"surrogate_ext.bench_compile: torch {torch.__version__}, {args.device}, {args.dtype}, "
-          f"T={args.steps}, {args.repeats} interleaved rounds, medians [min-max] in ms"
+          f"T={args.steps}, {args.repeats} interleaved rounds, {args.clock} clock, "
+          f"medians [min-max] in ms"
           + (", allocations >= 8 MiB freshly mapped" if fresh else ""), flush=True)
 
     results = []
@@ -239,6 +259,7 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"torch": torch.__version__, "device": args.device, "dtype": args.dtype,
+                       "clock": args.clock,
                        "steps": args.steps, "repeats": args.repeats,
                        "build_info": surrogate_ext.build_info(), "results": results}, f, indent=1)
         print(f"wrote {args.json}")
