@@ -6,6 +6,7 @@ surrogate``: the same classes and functions, backed by the operators ``torch.ops
 """
 from ._library import build_info, library_path
 from . import _fake  # noqa: F401  (registers the fake kernels)
+from . import inductor  # noqa: F401  (Inductor's decompositions, registered when Inductor loads)
 from . import registry, reference
 from .checks import check_cuda_grad, check_manual_grad
 from .surrogate import *  # noqa: F401,F403

@@ -146,12 +146,16 @@ class _MultiStepNode(nn.Module):
         return torch.stack(spikes)
 
     def _forward_native(self, x_seq: Tensor) -> Tensor:
+        # The one call of the fused operator. Under torch.compile it stays an opaque call (no
+        # decomposition: it beats Inductor's loop); everything around it is traced away. A state
+        # left on the module at the end of a compiled region is a graph output, and if it requires
+        # grad AOTAutograd gives its backward a zero gradient of v_seq's size (docs/compile.md).
         op_name, params, kwargs = native_surrogate(self.surrogate_function)
         op = getattr(torch.ops.surrogate_ext, op_name + "_multistep_node")
         if isinstance(self.v, Tensor):
             v_init = torch.broadcast_to(self.v, x_seq.shape[1:])
-        else:
-            v_init = torch.full_like(x_seq[0], self.v)
+        else:  # contiguous whatever x_seq's strides: the operator would copy a strided v_init
+            v_init = x_seq.new_full(x_seq.shape[1:], self.v)
         neuron, tau, k, decay_input = self._native_charge()
         spike_seq, v_seq = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
                               self.v_reset, self.detach_reset, *params, **kwargs)
