@@ -148,6 +148,34 @@ def spiking_keywords(spec: ClassSpec) -> dict:
     return {k: True for k in ("strict", "stochastic") if getattr(spec, k)}
 
 
+def make_function(name: str, op: str, keywords: Optional[dict] = None, module: str = __name__) -> type:
+    """The autograd.Function ``name.apply(x, *params)`` of registry row `op`: the spiking operator
+    (with `keywords` such as stochastic=True) forward, its native surrogate gradient backward.
+    Static methods closing over the row, so that torch.compile traces it."""
+    entry = registry.BY_OP[op]
+    spike = getattr(torch.ops.surrogate_ext, op)
+    backward_op = getattr(torch.ops.surrogate_ext, op + "_backward")
+    keywords = dict(keywords or {})
+
+    def forward(ctx, x, *params):
+        params = entry.check(*params)  # the defaults fill trailing parameters
+        ctx.save_for_backward(x)
+        ctx.params = params
+        return spike(x, *params, **keywords)
+
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        grad_x = backward_op(grad_output, x, *ctx.params,
+                             grad_scale=keywords.get("grad_scale", 1.0))
+        return (grad_x,) + (None,) * len(ctx.params)
+
+    return type(name, (torch.autograd.Function,), {
+        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "__module__": module,
+        "__doc__": f"``{name}.apply(x, *params)``: the spiking forward of {entry.cls} and its "
+                   f"native surrogate gradient backward."})
+
+
 def _spiking_function(spec: ClassSpec):
     """The static ``spiking_function(x, *params)``: the operator itself, or the operator with the
     spec's :func:`spiking_keywords` bound."""

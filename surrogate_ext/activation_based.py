@@ -140,8 +140,7 @@ def _function_class(spec: ClassSpec) -> type:
     keywords = _classes.spiking_keywords(spec)
     if not keywords:
         return getattr(_top, spec.op)  # the top level's class of the row
-    return type(function_name(spec), (_top._SpikeFunction,),
-                {"_op": spec.op, "_kwargs": keywords, "__module__": __name__})
+    return _classes.make_function(function_name(spec), spec.op, keywords, __name__)
 
 
 def _backward_function(spec: ClassSpec):

@@ -57,8 +57,9 @@ def sigmoid_primitive(x: Tensor, alpha: float = 4.0) -> Tensor:
 
 
 def sigmoid_grad(x: Tensor, alpha: float = 4.0) -> Tensor:
-    s = torch.sigmoid(alpha * x)
-    return alpha * s * (1 - s)
+    # alpha s (1 - s) = alpha e / (1 + e)^2, e = exp(-alpha |x|): no cancellation in 1 - s
+    e = torch.exp(-alpha * x.abs())
+    return alpha * e / (1 + e) ** 2
 
 
 # SoftSign: g(x) = (softsign(alpha x) + 1) / 2; g'(x) = 1 / (2 alpha (1/alpha + |x|)^2).
@@ -133,14 +134,12 @@ def s2nn_primitive(x: Tensor, alpha: float = 4.0, beta: float = 1.0) -> Tensor:
 
 
 def s2nn_grad(x: Tensor, alpha: float = 4.0, beta: float = 1.0) -> Tensor:
-    s = torch.sigmoid(alpha * x)
-    return _where(x < 0, alpha * s * (1 - s), beta / (x + 1))
+    return _where(x < 0, sigmoid_grad(x, alpha), beta / (x + 1))
 
 
 def s2nn_primitive_grad(x: Tensor, alpha: float = 4.0, beta: float = 1.0) -> Tensor:
     # the exact derivative of s2nn_primitive, 1e-5 included (the C++ functor's primitive_grad)
-    s = torch.sigmoid(alpha * x)
-    return _where(x < 0, alpha * s * (1 - s), beta / ((x + 1).abs() + 1e-5))
+    return _where(x < 0, sigmoid_grad(x, alpha), beta / ((x + 1).abs() + 1e-5))
 
 
 # QPseudoSpike: g'(x) = (1 + 2|x|/(alpha-1))^(-alpha);

@@ -116,32 +116,8 @@ del _spec, _base
 
 # --- The lowercase Function classes: ``atan.apply(x, alpha)`` and so on ------------------------
 
-class _SpikeFunction(torch.autograd.Function):
-    """The spiking forward and the native surrogate-gradient backward of surrogate ``_op``."""
-
-    _op: str
-    _kwargs: dict = {}  # the spiking operator's keyword arguments (stochastic=True: PoissonPass)
-
-    @classmethod
-    def forward(cls, ctx, x, *params):
-        entry = registry.BY_OP[cls._op]
-        params = params + entry.defaults[len(params):]
-        if any(p is REQUIRED for p in params):
-            raise TypeError(f"{cls._op}.apply: takes parameters {entry.param_names}, got {params!r}")
-        params = entry.check(*params)
-        ctx.save_for_backward(x)
-        ctx.params = params
-        return getattr(_ops, cls._op)(x, *params, **cls._kwargs)
-
-    @classmethod
-    def backward(cls, ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        grad_x = getattr(_ops, cls._op + "_backward")(grad_output, x, *ctx.params)
-        return (grad_x,) + (None,) * len(ctx.params)
-
-
 for _entry in registry.SURROGATES:
-    globals()[_entry.op] = type(_entry.op, (_SpikeFunction,), {"_op": _entry.op, "__module__": __name__})
+    globals()[_entry.op] = _classes.make_function(_entry.op, _entry.op, module=__name__)
 del _entry
 
 __all__ = ["heaviside", "SurrogateFunctionBase", "MultiArgsSurrogateFunctionBase"] + [

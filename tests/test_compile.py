@@ -312,9 +312,6 @@ def test_compiled_equals_eager_and_oracle(dtype, device):
                                        equal_nan=True, msg=lambda m: f"{what} gradient vs eager: {m}")
 
 
-@pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.Unsupported,
-                   reason="surrogate.py's Function classes define forward/backward as classmethods, "
-                          "which Dynamo cannot trace; staticmethods (closing over the row) can")
 def test_function_classes_compile():
     """The lowercase Function classes (``surrogate_ext.atan.apply(x, alpha)``), every row, compiled
     with fullgraph: the same values and gradients as eager."""

@@ -58,6 +58,7 @@ struct Derivative {
     Source source;
     size_t index;   // output number (kGrad, kOutput) or argument position (kArg)
     bool optional;  // a `Tensor?` argument: an undefined gradient is passed as None
+    bool to_float;  // a `float` argument: an int that reached the forward (tracing) is converted
   };
   std::vector<Slot> slots;
   // For each output of OP_backward, the index in tensor_args of the input it is the gradient of.
@@ -99,17 +100,20 @@ Derivative make_derivative(const c10::OperatorHandle& op) {
   const size_t none = size_t(-1);
   for (const auto& b : d.backward.schema().arguments()) {
     const std::string& n = b.name();
-    const bool optional = b.type()->cast<c10::OptionalType>() != nullptr;
+    const auto optional_type = b.type()->cast<c10::OptionalType>();
+    const bool optional = optional_type != nullptr;
+    const bool to_float =
+        (optional ? optional_type->getElementType() : b.type())->kind() == c10::TypeKind::FloatType;
     size_t i;
     if (n == "grad_output" && outs.size() == 1) {
-      d.slots.push_back({Derivative::Source::kGrad, 0, optional});
+      d.slots.push_back({Derivative::Source::kGrad, 0, optional, false});
     } else if (n.rfind("grad_", 0) == 0 && (i = find_name(outs, n.substr(5), none)) != none) {
-      d.slots.push_back({Derivative::Source::kGrad, i, optional});
+      d.slots.push_back({Derivative::Source::kGrad, i, optional, false});
     } else if ((i = find_name(args, n, none)) != none) {
-      d.slots.push_back({Derivative::Source::kArg, i, optional});
+      d.slots.push_back({Derivative::Source::kArg, i, optional, to_float});
       if (is_tensor_type(args[i])) d.saved_args.push_back(i);
     } else if ((i = find_name(outs, n, none)) != none) {
-      d.slots.push_back({Derivative::Source::kOutput, i, optional});
+      d.slots.push_back({Derivative::Source::kOutput, i, optional, false});
       d.saved_outputs.push_back(i);
     } else {
       TORCH_CHECK(false, name, "_backward: argument '", n, "' matches no argument or output of ",
@@ -239,7 +243,9 @@ struct Differentiable : torch::autograd::Function<Differentiable> {
               stack.emplace_back();
             }
           } else {
-            stack.push_back(rest.get(slot.index));
+            const c10::IValue value = rest.get(slot.index);
+            stack.push_back(slot.to_float && value.isInt() ? c10::IValue(static_cast<double>(value.toInt()))
+                                                           : value);
           }
           break;
         }

@@ -39,11 +39,17 @@ struct VectorMath {
     const V half = q * V(T(0.5));
     return V::blendv(c, c.neg(), half.floor() != half);
   }
-  // x > 0 only (the surrogates raise 1 + k|x| >= 1): exp(y log x), much cheaper than Sleef's
-  // pow; an integer exponent (known when the surrogate is built) multiplies instead.
-  static V pow(V x, const Exponent<T>& y) {
-    if (y.integer != 0) return powi<V, T>(x, y.integer);
-    return Self::exp(V(y.value) * x.log());
+  static V sinpi(V x) {
+    const V q = x.round();
+    const V v = ((x - q) * V(T(3.14159265358979323846))).sin();
+    const V half = q * V(T(0.5));
+    return V::blendv(v, v.neg(), half.floor() != half);
+  }
+  // (1 + u)^y for u >= 0 (math.h's pow1p): an integer exponent (known when the surrogate is built)
+  // multiplies; otherwise exp(y log1p(u)), much cheaper than Sleef's pow.
+  static V pow1p(V u, const Exponent<T>& y) {
+    if (y.integer != 0) return powi<V, T>(V(T(1)) + u, y.integer);
+    return Self::exp(V(y.value) * u.log1p());
   }
   // mask: all bits set where the condition holds (what Vectorized comparisons return)
   static V where(V mask, V a, V b) { return V::blendv(b, a, mask); }

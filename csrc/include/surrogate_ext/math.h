@@ -49,8 +49,19 @@ C10_HOST_DEVICE inline double cospi_(double x) {
   const double half = q * 0.5;
   return ::floor(half) != half ? -c : c;
 }
-C10_HOST_DEVICE inline float pow_(float x, float y) { return ::powf(x, y); }
-C10_HOST_DEVICE inline double pow_(double x, double y) { return ::pow(x, y); }
+// sin(pi x) with the same exact reduction: sin(pi x) = (-1)^q sin(pi r).
+C10_HOST_DEVICE inline float sinpi_(float x) {
+  const float q = ::rintf(x);
+  const float s = ::sinf(3.14159265358979323846f * (x - q));
+  const float half = q * 0.5f;
+  return ::floorf(half) != half ? -s : s;
+}
+C10_HOST_DEVICE inline double sinpi_(double x) {
+  const double q = ::rint(x);
+  const double s = ::sin(3.14159265358979323846 * (x - q));
+  const double half = q * 0.5;
+  return ::floor(half) != half ? -s : s;
+}
 }  // namespace detail
 
 // An exponent y of pow(x, y), examined once, when a surrogate is built: `integer` is y when y is
@@ -127,8 +138,14 @@ struct ScalarMath {
   static C10_HOST_DEVICE T rint(T x) { return detail::rint_(x); }
   // cos(pi x), with an exact argument reduction (detail::cospi_)
   static C10_HOST_DEVICE T cospi(T x) { return detail::cospi_(x); }
-  static C10_HOST_DEVICE T pow(T x, T y) { return detail::pow_(x, y); }
-  static C10_HOST_DEVICE T pow(T x, const Exponent<T>& y) { return detail::pow_(x, y.value); }
+  // sin(pi x), with the same exact reduction (detail::sinpi_)
+  static C10_HOST_DEVICE T sinpi(T x) { return detail::sinpi_(x); }
+  // (1 + u)^y for u >= 0: products for an integer y (powi), else exp(y log1p(u)). log1p keeps u's
+  // digits, where pow(1 + u, y) would round 1 + u first, an error y times the rounding of 1 + u.
+  static C10_HOST_DEVICE T pow1p(T u, const Exponent<T>& y) {
+    if (y.integer != 0) return powi<T, T>(T(1) + u, y.integer);
+    return detail::exp_(y.value * detail::log1p_(u));
+  }
   static C10_HOST_DEVICE T where(bool c, T a, T b) { return c ? a : b; }
   static C10_HOST_DEVICE T sigmoid(T x) { return T(1) / (T(1) + detail::exp_(-x)); }
 };

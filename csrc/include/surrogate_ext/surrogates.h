@@ -236,9 +236,9 @@ struct SquarewaveFourierSeries {
     check_positive(op, "T_period", T_period);
   }
   int64_t n;
-  T omega, two_over_T, four_over_T, two_over_pi;
+  T two_over_T, four_over_T, two_over_pi;
   SquarewaveFourierSeries(int64_t n_, double T_period)
-      : n(n_), omega(2 * kPi / T_period), two_over_T(2 / T_period), four_over_T(4 / T_period),
+      : n(n_), two_over_T(2 / T_period), four_over_T(4 / T_period),
         two_over_pi(2 / kPi) {}
 
   template <class V>
@@ -251,13 +251,14 @@ struct SquarewaveFourierSeries {
     for (int64_t i = 2; i < n; ++i, k = k + V(T(2))) total = total + M::cospi(k * f);
     return V(four_over_T) * total;
   }
+  // sin((2i-1) omega x) = sinpi((2i-1) 2x/T): the same exact reduction as the gradient's
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
     V total(0);
-    const V wx = V(omega) * x;
+    const V f = V(two_over_T) * x;
     for (int64_t i = 1; i < n; ++i) {
       const T k = T(2 * i - 1);
-      total = total + Math<V>::sin(V(k) * wx) / V(k);
+      total = total + Math<V>::sinpi(V(k) * f) / V(k);
     }
     return V(0.5) + V(two_over_pi) * total;
   }
@@ -289,8 +290,9 @@ struct S2NN {
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
     using M = Math<V>;
+    // x >= 0: log(|x + 1| + 1e-5) = log1p(x + 1e-5), without rounding 1 + x first
     return M::where(x < V(0), M::sigmoid(V(alpha) * x),
-                    V(beta) * M::log(M::abs(x + V(1)) + V(T(1e-5))) + V(0.5));
+                    V(beta) * M::log1p(x + V(T(1e-5))) + V(0.5));
   }
 
  private:
@@ -319,12 +321,12 @@ struct QPseudoSpike {
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
     using M = Math<V>;
-    return M::pow(V(1) + V(k) * M::abs(x), neg_alpha);
+    return M::pow1p(V(k) * M::abs(x), neg_alpha);
   }
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
     using M = Math<V>;
-    const V t = V(0.5) * M::pow(V(1) + V(k) * M::abs(x), one_minus_alpha);
+    const V t = V(0.5) * M::pow1p(V(k) * M::abs(x), one_minus_alpha);
     return M::where(x >= V(0), V(1) - t, t);
   }
 };
