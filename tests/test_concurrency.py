@@ -87,7 +87,7 @@ def test_bit_identical_for_1_2_and_4_intra_op_threads(threads, one_thread_result
 
 @pytest.mark.xfail(strict=True, reason=(
     "bug: the PLIF gradient to k (to w) is grad_k_partial.sum() (csrc/include/surrogate_ext/"
-    "neuron_ops.h:401), ATen's parallel sum, whose rounding depends on the intra-op thread count"))
+    "neuron_ops.h:217), ATen's parallel sum, whose rounding depends on the intra-op thread count"))
 def test_plif_grad_k_bit_identical_across_threads(intra_op_threads):
     entry = registry.BY_OP["atan"]
     x_seq, grad = inputs((16, 1 << 18))

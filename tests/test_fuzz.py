@@ -54,6 +54,9 @@ def fuzz_settings(examples):
 # over float64's 1e-12 at alpha ~ 1e4), and QPseudoSpike's float32 kernel loses alpha * eps
 # relative accuracy (test_q_pseudo_spike_huge_alpha_float32 shows it), over float32's tolerance
 # past alpha ~ 300; so alpha > 1 spans 1 + 1e-3 .. 101 with the integer exponents 2 .. 17.
+# Unconstrained parameters (PiecewiseLeakyReLU's c, S2NN's beta) span -100 .. 100: S2NN's float32
+# primitive has an absolute error of about |beta| 2^-24 next to x = 0
+# (test_s2nn_primitive_large_beta_float32), over float32's tolerance past |beta| ~ 300.
 
 def _log_uniform(lo_exp, hi_exp):
     return st.floats(lo_exp, hi_exp).map(lambda e: float(10.0 ** e))
@@ -75,8 +78,8 @@ def _integer_at_least_one(param):
 
 
 def _unconstrained_real(param):
-    return st.one_of(st.sampled_from([0.0, 1.0, -1.0, float(param.default)]),
-                     st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
+    return st.one_of(st.sampled_from([0.0, 1.0, -1.0, 100.0, -100.0, float(param.default)]),
+                     st.floats(-100, 100, allow_nan=False, allow_infinity=False))
 
 
 # (constraint object, the parameter's type) -> strategy factory
@@ -215,12 +218,14 @@ def random_values(shape, dtype, entry, params, seed):
 
 
 def grad_output_values(shape, dtype, seed):
-    """Moderate grad_output values with +-0, NaN and subnormals (a huge or infinite grad_output
-    times a gradient that underflows in the opmath type is not the oracle's product)."""
+    """grad_output values of order 1 with +-0, NaN and subnormals: a huge or infinite grad_output
+    times a gradient that underflows in the opmath type is not the oracle's product, and a large
+    one scales the float64 oracle's own absolute error (reference.sigmoid_grad's, alpha 1e-16:
+    test_reference_sigmoid_grad_is_accurate_where_alpha_x_is_large) past float64's atol."""
     gen = torch.Generator().manual_seed(seed + 1)
     n = math.prod(shape)
     fi = torch.finfo(dtype)
-    pool = torch.tensor([0.0, -0.0, math.nan, fi.tiny * fi.eps, 1.0, -1.0, 100.0], dtype=torch.float64)
+    pool = torch.tensor([0.0, -0.0, math.nan, fi.tiny * fi.eps, 1.0, -1.0], dtype=torch.float64)
     values = torch.where(torch.rand(n, generator=gen) < 0.2, pool[torch.randint(len(pool), (n,), generator=gen)],
                          torch.randn(n, generator=gen, dtype=torch.float64))
     return values.reshape(shape).to(dtype)
@@ -228,10 +233,10 @@ def grad_output_values(shape, dtype, seed):
 
 # --- The oracle with the kernels' own rounding allowed ----------------------------------------
 
-# Moves of x, in ulps of the opmath type: up to 32, and not powers of two, so that a move is not a
-# whole number of a dyadic period (x = 666894336 in bfloat16 is a multiple of 128, and its
-# float32 ulp is 79.5 periods of T = 1).
-X_ULPS = (0.93, 1.87, 3.71, 7.43, 15.9, 31.7)
+# Moves of x, in ulps of the opmath type: up to about 30, multiples of an irrational number, so
+# that no move is a whole number of periods of a dyadic or decimal T_period (x = 6291456 and
+# T = 1e-3: a float32 ulp of x is 750 periods, and 0.93 of it 697.5).
+X_ULPS = tuple((math.sqrt(5) - 1) * 0.75 * 2 ** k for k in range(6))  # 0.927 .. 29.7
 PARAM_ULPS = (4,)
 
 
@@ -269,9 +274,11 @@ def with_rounding_slack(oracle, params, x, native, dtype):
     moved = (candidates - exact).abs().nan_to_num(nan=0.0)
     spread = moved.amax(0)
     scale = torch.maximum(exact.abs(), candidates.abs().nan_to_num(nan=0.0).amax(0))
-    phase_lost = moved[:6].amax(0) > 0.25 * scale  # the candidates up to x (1 -+ 3.71 eps)
+    phase_lost = moved[:6].amax(0) > 0.25 * scale  # the candidates up to x (1 -+ 3.7 eps)
     in_opmath = oracle(x.to(opmath), params).double()
-    candidates = torch.cat([candidates, exact[None], torch.where(in_opmath.isfinite(), exact, in_opmath)[None]])
+    near_overflow = x64.abs() >= torch.finfo(opmath).max * 1e-6
+    candidates = torch.cat([candidates, exact[None],
+                            torch.where(in_opmath.isfinite() & ~near_overflow, exact, in_opmath)[None]])
     nearest = candidates.gather(0, _distance(candidates, got).argmin(0, keepdim=True))[0]
     accepted = ((got - exact).abs() <= spread) | ((got == in_opmath) & ~in_opmath.isfinite())
     accepted |= exact.isnan() & x64.isfinite() & (x64.abs() > 1e200)
@@ -474,32 +481,45 @@ def test_fuzz_fused_neuron_against_torch_backend(entry):
         # the same expressions in the same order: the forward is bit for bit the torch backend's
         assert_same_bits(native[0], torch_[0], what + " spikes")
         assert_same_bits(native[1], torch_[1], what + " v_seq")
-        assert_close_gradients(native[2], torch_[2], dtype, what)
+        huge = (x_seq.isfinite() & (x_seq.abs() > HUGE)).any(0)
+        if v_init is not None:
+            huge |= v_init.isfinite() & (v_init.abs() > HUGE)
+        assert_close_gradients(native[2], torch_[2], dtype, what, huge)
 
     run()
 
 
 GRAD_RTOL = {torch.float64: 1e-9, torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 1e-1}
+HUGE = 1e6
 
 
-def assert_close_gradients(natives, references, dtype, what):
+def assert_close_gradients(natives, references, dtype, what, huge_neurons):
     """BPTT gradients (dicts: x_seq's, v_init's, w's): inf or NaN at the same places, and the
     finite values within rtol of the dtype times the largest finite gradient of any of them (sums
     over T steps round in different orders, and a tau near 1 makes dh/dv = 1 - 1/tau cancel in
     both backends). Where a gradient overflows, the torch backend's autograd may make NaN of
     what the native backward makes inf: it differentiates (1 - s) h + s v_reset term by term,
-    gv v_reset + gv (-h) = 0 inf + inf, where the native has gv (v_reset - h). For the half types
-    the references are the float64 torch backend's, rounded to the dtype, and values within a
-    factor of 4 of the dtype's largest are not compared (one side may round to inf there)."""
+    gv v_reset + gv (-h) = 0 inf + inf, where the native has gv (v_reset - h).
+    Neurons with a huge finite input (huge_neurons, a mask over one step's shape) are left out,
+    and with them PLIF's w: there the torch backend's float32 and float64 autograd sum a small
+    gradient with two huge ones that cancel (w + gv + dh - dh, dh ~ 1e30) and lose it, and the
+    loss is then multiplied by the next huge h; the native backward is right there (checked by
+    hand against an exact BPTT along the same forward path).
+    For the half types the references are the float64 torch backend's, rounded to the dtype, and
+    values within a factor of 4 of the dtype's largest are not compared (one side may round to inf
+    there)."""
     assert natives.keys() == references.keys()
     references = {k: r.to(dtype).to(natives[k].dtype) for k, r in references.items()}
-    finite_values = [r[r.isfinite()].abs() for r in references.values()]
+    keep = {"x_seq": ~huge_neurons.expand(references["x_seq"].shape), "v_init": ~huge_neurons,
+            "w": torch.full((1,), not bool(huge_neurons.any()))}
+    finite_values = [r[r.isfinite() & keep[k]].abs() for k, r in references.items()]
     scale = max([float(v.max()) for v in finite_values if v.numel()] + [1e-3])
     rtol = GRAD_RTOL[dtype]
     for name, reference in references.items():
         native = natives[name]
         if dtype in HALF_GRID:
             native = torch.where(reference.abs() >= torch.finfo(dtype).max / 4, reference, native)
+        native, reference = native[keep[name]], reference[keep[name]]
         finite = reference.isfinite()
         assert torch.equal(native.isfinite(), finite), \
             f"{what} grad {name}: inf or NaN at different places ({int((native.isfinite() != finite).sum())})"
@@ -511,7 +531,7 @@ def assert_close_gradients(natives, references, dtype, what):
 
 @pytest.mark.xfail(strict=True, reason=(
     "bug: QPseudoSpike's float32 kernels evaluate (1 + k|x|)^-alpha with pow on a rounded base "
-    "(surrogates.h QPseudoSpike::grad/primitive): a relative error of about alpha * 2^-24, over "
+    "(csrc/include/surrogate_ext/surrogates.h:312, 317): a relative error of about alpha * 2^-24, over "
     "float32's tolerance past alpha ~ 300 (x = 0.25: 0.60685 for 0.60651 at alpha = 1e4, "
     "0.62074 for 0.60653 at alpha = 1e6); "
     "exp(-alpha log1p(k|x|)) would keep it to a few ulps"))
@@ -526,8 +546,20 @@ def test_q_pseudo_spike_huge_alpha_float32():
 
 
 @pytest.mark.xfail(strict=True, reason=(
+    "bug: S2NN's float32 primitive for x >= 0 is beta log(|x + 1| + 1e-5) + 1/2 "
+    "(csrc/include/surrogate_ext/surrogates.h:283): rounding x + 1 + 1e-5 to float32 costs an "
+    "absolute error of about |beta| 2^-24, over float32's tolerance past |beta| ~ 300 next to x = 0 "
+    "(beta = 1000, x = 1e-6: relative error 6.4e-5); log1p(x + 1e-5) would not round"))
+def test_s2nn_primitive_large_beta_float32():
+    entry = registry.BY_OP["s2nn"]
+    x = torch.cat([torch.zeros(1), torch.logspace(-8, 0, 200)]).float()
+    assert_close_to_oracle(op("s2nn_primitive")(x, 4.0, 1000.0), x, lambda t: entry.primitive(t, 4.0, 1000.0),
+                           what="primitive")
+
+
+@pytest.mark.xfail(strict=True, reason=(
     "bug: SquarewaveFourierSeries' primitive takes sin((2i-1) omega x) of a float32 argument "
-    "(surrogates.h SquarewaveFourierSeries::primitive), so past |2x/T| ~ 2^20 its phase is lost: "
+    "(csrc/include/surrogate_ext/surrogates.h:251), so past |2x/T| ~ 2^20 its phase is lost: "
     "at x = 4 (2^20 + 1), T = 8 it returns 0.373 for 0.5; the gradient reduces exactly (cospi) "
     "and gets these points right (test_ops.py::test_squarewave_reduction_is_exact)"))
 def test_squarewave_primitive_reduction_is_exact():
@@ -541,7 +573,7 @@ def test_squarewave_primitive_reduction_is_exact():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "bug in the oracle: reference.sigmoid_grad "
+    "bug in the oracle: reference.sigmoid_grad (surrogate_ext/reference.py:59-61) "
     "computes alpha s (1 - s), and 1 - s cancels for alpha x > ~20 in float64: 4.6 % off at "
     "alpha = 1e4, x = 0.00337, and 0 instead of alpha e^-alpha x past alpha x ~ 37; the kernel's "
     "alpha e / (1 + e)^2, e = exp(-alpha |x|), does not cancel"))
