@@ -3,8 +3,8 @@ wrap-around, no truncated loop count). Each full-size check runs in a subprocess
 reports its peak RSS, so that a crash fails the test rather than the run and the memory is given
 back at once.
 
-The CPU checks need about 12.5 GiB (float16: three tensors of 4 GiB) and a minute or two each, so
-they run only when asked for and only when the machine has the memory free:
+The CPU checks need about 12.5 GiB each (float16: three tensors of 4 GiB at a time) and a few
+minutes, so they run only when asked for and only when the machine has the memory free:
 
     SURROGATE_EXT_LARGE_TESTS=1 python -m pytest tests/test_large_tensors.py -v -s
 
@@ -40,15 +40,20 @@ def _ops():
 
 
 def fill_pattern(t, seed=0):
-    """Values in [-4, 4) that depend on the position through a hash, so that an element read from
-    2^31 or 2^32 places away holds a different value; filled in chunks (no full-size temporary)."""
+    """Values in [-4, 4) that depend on the position, so that an element read from 2^31 or 2^32
+    places away holds a different value: a hashed chunk of 2^24 values, shifted by 0.7311 (mod 8)
+    from one chunk to the next. Filled in place through one preallocated float32 buffer, so that
+    no full-size temporary and no per-chunk allocation (page faults) is needed."""
     flat = t.view(-1)
     chunk = 1 << 24
-    for start in range(0, flat.numel(), chunk):
+    i = torch.arange(chunk, dtype=torch.int64, device=t.device)
+    base = ((i * 2654435761 + seed * 97) % 1048573).to(torch.float32) * (8.0 / 1048573)
+    buffer = torch.empty(chunk, dtype=torch.float32, device=t.device)
+    for index, start in enumerate(range(0, flat.numel(), chunk)):
         end = min(start + chunk, flat.numel())
-        i = torch.arange(start, end, dtype=torch.int64, device=t.device)
-        h = (i * 2654435761 + seed * 97) % 1048573
-        flat[start:end] = (h.to(torch.float32) * (8.0 / 1048573) - 4.0).to(t.dtype)
+        torch.add(base, index * 0.7310585786, out=buffer)
+        buffer.remainder_(8.0).sub_(4.0)
+        flat[start:end].copy_(buffer[:end - start])
     return t
 
 
@@ -146,7 +151,7 @@ def run_isolated(call):
 
 def _needs(bytes_needed):
     if not LARGE:
-        pytest.skip("set SURROGATE_EXT_LARGE_TESTS=1 to run (about 12.5 GiB and a minute or two)")
+        pytest.skip("set SURROGATE_EXT_LARGE_TESTS=1 to run (about 12.5 GiB and a few minutes each)")
     available = mem_available()
     if available < bytes_needed + 2 * GIB:
         pytest.skip(f"needs {(bytes_needed + 2 * GIB) / GIB:.1f} GiB free, {available / GIB:.1f} GiB available")
