@@ -39,7 +39,9 @@ def rss_growth(step, calls=CALLS):
     for _ in range(calls):
         step()
     gc.collect()
-    return rss_bytes() - before
+    growth = rss_bytes() - before
+    print(f"RSS {before / 2**20:.1f} MiB after the warm-up, {growth / 2**10:+.0f} KiB after {calls} calls")
+    return growth
 
 
 def test_elementwise_forward_backward_keeps_rss_flat():
