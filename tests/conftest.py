@@ -1,11 +1,21 @@
 """Shared parametrization: every test runs over the registry, never per surrogate by hand."""
+import atexit
 import math
+import os
+import shutil
+import tempfile
 
 import pytest
 import torch
 
 import surrogate_ext
 from surrogate_ext import registry
+
+# Inductor's on-disk cache, per test session: a cache from an earlier build of the operators (another
+# schema) would otherwise be reused.
+if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="surrogate_ext-inductor-")
+    atexit.register(shutil.rmtree, os.environ["TORCHINDUCTOR_CACHE_DIR"], ignore_errors=True)
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -99,7 +109,7 @@ def assert_close_to_oracle(actual, x, oracle, *, what=""):
     both_inf_equal = (got == expected_rounded)
     ok = same_nan & (got.isnan() | both_inf_equal | (err <= bound))
     if not bool(ok.all()):
-        i = int((~ok).nonzero()[0])
+        i = int((~ok).flatten().nonzero()[0])
         raise AssertionError(f"{what}: {int((~ok).sum())} mismatches; first at x={x64.flatten()[i].item()!r}: "
                              f"native={got.flatten()[i].item()!r} oracle={expected_rounded.flatten()[i].item()!r} "
                              f"(bound {bound.flatten()[i].item():.3g})")
@@ -125,6 +135,7 @@ def make_module(entry, params=None, spiking=True, namespace=surrogate_ext):
         return cls(params[0], spiking, grad_window=params[1:])
     if entry.op == "fake_numerical_gradient":  # no spiking argument, as in SpikingJelly 2.0
         m = cls(*params)
-        m.set_spiking_mode(spiking)
+        if not spiking:
+            m.set_spiking_mode(False)
         return m
     return cls(*params, spiking=spiking)

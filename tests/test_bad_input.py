@@ -24,6 +24,7 @@ import torch
 
 import surrogate_ext
 from surrogate_ext import neuron, registry
+from conftest import make_module
 
 NAMESPACE = "surrogate_ext"
 SEQUENCE_SHAPE, STEP_SHAPE = (3, 2, 4), (2, 4)
@@ -37,8 +38,8 @@ VALID_ARGUMENTS = {
     "grad_v_seq": lambda: torch.randn(SEQUENCE_SHAPE),
     "v_seq": lambda: torch.randn(SEQUENCE_SHAPE),
     "v_init": lambda: torch.zeros(STEP_SHAPE),
-    "k": lambda: torch.tensor(0.4),
-    "neuron": lambda: "plif",  # the one that reads k
+    "plif_k": lambda: torch.tensor(0.4),
+    "neuron": lambda: "plif",  # the one that reads plif_k
     "tau": lambda: 2.0,
     "decay_input": lambda: True,
     "v_threshold": lambda: 1.0,
@@ -54,20 +55,26 @@ INVALID_ARGUMENTS = {
 INVALID_COMBINATIONS = [
     ({"neuron": "lif", "tau": 0.0}, ValueError, "tau must be > 0"),
     ({"neuron": "lif", "tau": -1.0}, ValueError, "tau must be > 0"),
-    ({"neuron": "plif", "k": None}, ValueError, "k must be a one-element tensor"),
+    ({"neuron": "plif", "plif_k": None}, ValueError, "plif_k must be a one-element tensor"),
 ]
 
 # Values each constraint object of registry.py rejects.
 INVALID_BY_CONSTRAINT = [
-    (registry.POSITIVE, [0.0, -1.0, math.nan]),
+    (registry.FINITE, [math.inf, -math.inf, math.nan]),
+    (registry.POSITIVE, [0.0, -1.0, math.nan, math.inf]),
     (registry.GREATER_THAN_ONE, [1.0, 0.5, math.nan]),
     (registry.INTEGER_AT_LEAST_ONE, [0, -3]),
     (None, []),
 ]
 
-# Public submodules whose entry points this file enumerates (or that have none of their own).
+# Public submodules whose entry points this file enumerates (or that have none of their own), and
+# those whose bad input their own test file enumerates from the same tables.
 KNOWN_SUBMODULES = {"bench", "bench_neuron", "checks", "cuda_code", "demo", "neuron", "onnx", "plot",
-                    "reference", "registry", "selfcheck", "surrogate"}
+                    "reference", "registry", "selfcheck", "surrogate",
+                    "activation_based",  # tests/test_spikingjelly2.py::test_parameters_rejected_here_and_accepted_by_spikingjelly
+                    "snntorch",  # tests/test_snntorch.py::test_bad_parameters_raise_naming_the_parameter
+                    "norse",  # tests/test_norse.py::test_bad_parameters_raise_naming_the_parameter
+                    "inductor", "bench_compile"}  # no entry points of user tensors (tests/test_compile.py)
 
 
 def operator_names():
@@ -96,7 +103,7 @@ def valid_arguments(name):
     """{argument: value} of a valid call, from the schema, VALID_ARGUMENTS and the owner's
     defaults; optional keyword arguments with defaults are left out."""
     entry = owner(name)
-    params = dict(zip(entry.param_names, entry.defaults)) if entry else {}
+    params = dict(zip(entry.param_names, entry.example_params)) if entry else {}
     arguments = {}
     for a in schema(name).arguments:
         if a.name in params:
@@ -166,7 +173,8 @@ def test_every_operator_is_covered():
     for entry in registry.SURROGATES:
         for p in entry.params:
             invalid_values(p)
-    submodules = {m.name for m in pkgutil.iter_modules(surrogate_ext.__path__) if not m.name.startswith("_")}
+    submodules = {m.name for m in pkgutil.iter_modules(surrogate_ext.__path__)
+                  if not m.name.startswith(("_", "lib"))}  # libsurrogate_ext.so: the operator library
     assert submodules <= KNOWN_SUBMODULES, (
         f"new submodules {sorted(submodules - KNOWN_SUBMODULES)}: enumerate their entry points' bad input "
         f"in {__file__} and add them to KNOWN_SUBMODULES")
@@ -208,17 +216,16 @@ def run_every_bad_call():
 
 def _module_cases():
     for entry in registry.SURROGATES:
-        cls = getattr(surrogate_ext, entry.cls)
         for i, p in enumerate(entry.params):
             for value in invalid_values(p):
-                args = list(entry.defaults)
+                args = list(entry.example_params)
                 args[i] = value
-                yield pytest.param(lambda c=cls, a=tuple(args): c(*a), ValueError, f"{p.name} must be",
+                yield pytest.param(lambda e=entry, a=tuple(args): make_module(e, a), ValueError, f"{p.name} must be",
                                    id=f"{entry.cls}-{p.name}={value}")
-        yield pytest.param(lambda c=cls: c()(torch.ones(3, dtype=torch.int64)), TypeError, "float32",
+        yield pytest.param(lambda e=entry: make_module(e)(torch.ones(3, dtype=torch.int64)), TypeError, "float32",
                            id=f"{entry.cls}-int64")
-        yield pytest.param(lambda c=cls: c(spiking=False)(torch.ones(3, dtype=torch.int64)), TypeError, "float32",
-                           id=f"{entry.cls}-primitive-int64")
+        yield pytest.param(lambda e=entry: make_module(e, spiking=False)(torch.ones(3, dtype=torch.int64)),
+                           TypeError, "float32", id=f"{entry.cls}-primitive-int64")
     for cls in (neuron.MultiStepIFNode, neuron.MultiStepLIFNode, neuron.MultiStepParametricLIFNode):
         for backend in neuron.BACKENDS:
             yield pytest.param(lambda c=cls, b=backend: c(backend=b)(torch.randn(5)), ValueError, "x_seq",
@@ -227,16 +234,57 @@ def _module_cases():
                            "x_seq must be a float32", id=f"{cls.__name__}-native-int64")
         yield pytest.param(lambda c=cls: c(v_threshold=math.inf), ValueError, "v_threshold",
                            id=f"{cls.__name__}-v_threshold=inf")
-        for entry in registry.SURROGATES:
-            for i, p in enumerate(entry.params):
+        for entry in registry.THRESHOLD_SURROGATES:
+            for p in entry.params:
                 for value in invalid_values(p)[:1]:
-                    args = list(entry.defaults)
-                    args[i] = value
                     # a surrogate built past its checks (SpikingJelly's own classes do not check)
-                    bad = getattr(surrogate_ext, entry.cls)()
+                    bad = make_module(entry)
                     yield pytest.param(
                         lambda c=cls, s=bad, n=p.name, v=value: c(surrogate_function=_with(s, n, v), backend="native"),
                         ValueError, f"{p.name} must be", id=f"{cls.__name__}-{entry.cls}-{p.name}={value}")
+
+
+def _namespace_cases():
+    """The drop-in namespaces, from their tables: SpikingJelly 2.0's classes (the registry),
+    snnTorch's factories and Norse's functions (their PeerSurrogate rows). Bad parameter values
+    are enumerated per namespace in its own test file (see KNOWN_SUBMODULES); here every entry
+    point gets an invalid parameter and an int64 tensor."""
+    from surrogate_ext import activation_based, norse, snntorch
+    int64 = torch.ones(3, dtype=torch.int64)
+    for entry in registry.SURROGATES:
+        if not hasattr(activation_based, entry.cls):
+            continue
+        yield pytest.param(lambda e=entry: make_module(e, namespace=activation_based)(int64), TypeError, "float32",
+                           id=f"activation_based.{entry.cls}-int64")
+        for i, p in enumerate(entry.params):
+            if not invalid_values(p):
+                continue
+            args = list(entry.example_params)
+            args[i] = invalid_values(p)[-1]
+            yield pytest.param(lambda e=entry, a=tuple(args): make_module(e, a, namespace=activation_based),
+                               ValueError, f"{p.name} must be", id=f"activation_based.{entry.cls}-{p.name}")
+    def valid(row):  # the peer's defaults, 1.0 where it has none
+        return {p.name: 1.0 if p.default is registry.REQUIRED else p.default for p in row.params}
+
+    for row in snntorch.SURROGATES:
+        factory, kw = getattr(snntorch, row.name), valid(row)
+        yield pytest.param(lambda f=factory, kw=kw: f(**kw)(int64), TypeError, "float32",
+                           id=f"snntorch.{row.name}-int64")
+        for p in row.params:
+            yield pytest.param(lambda f=factory, kw={**kw, p.name: math.inf}: f(**kw), ValueError,
+                               f"{p.name} must be", id=f"snntorch.{row.name}-{p.name}=inf")
+    for row in norse.FUNCTIONS:
+        function, kw = getattr(norse, row.name), valid(row)
+        yield pytest.param(lambda f=function, kw=kw: f(int64, **kw), TypeError, "float32", id=f"norse.{row.name}-int64")
+        for p in row.params:
+            yield pytest.param(lambda f=function, kw={**kw, p.name: math.nan}: f(torch.ones(3), **kw), ValueError,
+                               f"{p.name} must be", id=f"norse.{row.name}-{p.name}=nan")
+
+
+@pytest.mark.parametrize("build,error,match", list(_namespace_cases()))
+def test_namespace_rejects_bad_input(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
 
 
 def _with(module, name, value):

@@ -16,7 +16,7 @@ import torch
 
 import surrogate_ext
 from surrogate_ext import inductor, neuron, registry
-from conftest import TOLERANCES, assert_close_to_oracle, edge_values, param_sets
+from conftest import TOLERANCES, assert_close_to_oracle, edge_values, make_module, param_sets
 
 ENTRIES = list(registry.SURROGATES)
 SUFFIXES = ("", "_primitive", "_backward", "_primitive_backward")
@@ -264,7 +264,7 @@ def _all_routes():
         for route, spiking, which in ROUTES:
             params = (DEFAULT_PARAMS if which == "default" else OTHER_PARAMS)[entry.op]
             if route == "module":
-                fn = getattr(surrogate_ext, entry.cls)(*params, spiking=spiking)
+                fn = make_module(entry, params, spiking)
             else:
                 fn = getattr(OPS, entry.op if spiking else entry.op + "_primitive")
                 fn = (lambda op, params: lambda x: op(x, *params))(fn, params)
@@ -370,7 +370,8 @@ def test_compiled_spiking_operators_give_the_reference_kernels():
 
     kernels = []
     for namespace in (surrogate_ext, reference):
-        modules = [getattr(namespace, e.cls)(*DEFAULT_PARAMS[e.op]) for e in ENTRIES]
+        modules = [make_module(e, DEFAULT_PARAMS[e.op]) if namespace is surrogate_ext
+                   else getattr(reference, e.cls)(*DEFAULT_PARAMS[e.op]) for e in ENTRIES]
         v, w = torch.randn(256, requires_grad=True), torch.randn(256, requires_grad=True)
         f = torch.compile(expression(modules), fullgraph=True)
         _, codes = compiled_code(lambda: f(v, w).sum().backward())

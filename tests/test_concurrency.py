@@ -70,24 +70,18 @@ def one_thread_results():
         torch.set_num_threads(before)
 
 
-def _without_grad_k(results):
-    return {key: value for key, value in results.items() if key != "grad_k"}
-
-
 @pytest.mark.parametrize("threads", [2, 4])
 def test_bit_identical_for_1_2_and_4_intra_op_threads(threads, one_thread_results, intra_op_threads):
     """Every workload (elementwise forward and backward; fused neurons forward and backward, to
-    x_seq and v_init) with `threads` intra-op threads equals the one-thread run bit for bit. The
-    PLIF gradient to k is a sum over neurons: test_plif_grad_k_bit_identical_across_threads."""
+    x_seq, v_init and the PLIF k) with `threads` intra-op threads equals the one-thread run bit for
+    bit. The PLIF gradient to k is a sum over neurons: test_plif_grad_k_bit_identical_across_threads
+    checks it at a size where ATen's parallel sum would split it."""
     intra_op_threads(threads)
     for name, thunk in every_workload(ELEMENTWISE_SHAPE, NEURON_SHAPE):
-        assert_identical(_without_grad_k(thunk()), _without_grad_k(one_thread_results[name]),
+        assert_identical(thunk(), one_thread_results[name],
                          f"{name}, {threads} threads")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the PLIF gradient to k (to w) is grad_k_partial.sum() (csrc/include/surrogate_ext/"
-    "neuron_ops.h:217), ATen's parallel sum, whose rounding depends on the intra-op thread count"))
 def test_plif_grad_k_bit_identical_across_threads(intra_op_threads):
     entry = registry.BY_OP["atan"]
     x_seq, grad = inputs((16, 1 << 18))

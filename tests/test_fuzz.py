@@ -49,37 +49,35 @@ def fuzz_settings(examples):
 
 # --- Parameters: one strategy per constraint object of registry.py ---------------------------
 #
-# Ranges: alpha-like parameters span 1e-3 .. 1e3. Past that the oracle itself goes wrong before
-# the kernels do (reference.sigmoid_grad's 1 - s cancels, an absolute error of alpha * 1e-16,
-# over float64's 1e-12 at alpha ~ 1e4), and QPseudoSpike's float32 kernel loses alpha * eps
-# relative accuracy (test_q_pseudo_spike_huge_alpha_float32 shows it), over float32's tolerance
-# past alpha ~ 300; so alpha > 1 spans 1 + 1e-3 .. 101 with the integer exponents 2 .. 17.
-# Unconstrained parameters (PiecewiseLeakyReLU's c, S2NN's beta) span -100 .. 100: S2NN's float32
-# primitive has an absolute error of about |beta| 2^-24 next to x = 0
-# (test_s2nn_primitive_large_beta_float32), over float32's tolerance past |beta| ~ 300.
+# Ranges: alpha-like parameters span 1e-3 .. 1e4, alpha > 1 spans 1 + 1e-3 .. 1e4 with the
+# integer exponents 2 .. 17, unconstrained parameters (PiecewiseLeakyReLU's c, S2NN's beta, ...)
+# -1e3 .. 1e3. These were narrower (1e3, 101 and 100) until the fuzzer's findings below were
+# fixed: the oracle's sigmoid gradient cancelling, QPseudoSpike's float32 pow of a rounded base,
+# S2NN's float32 primitive rounding x + 1 + 1e-5.
 
 def _log_uniform(lo_exp, hi_exp):
     return st.floats(lo_exp, hi_exp).map(lambda e: float(10.0 ** e))
 
 
 def _positive(param):
-    return st.one_of(st.sampled_from([1e-3, 1e3, 1.0, 0.5, 2.0, float(param.default)]),
-                     _log_uniform(-3, 3))
+    return st.one_of(st.sampled_from([1e-3, 1e4, 1.0, 0.5, 2.0, float(param.default)]),
+                     _log_uniform(-3, 4))
 
 
 def _greater_than_one(param):
     return st.one_of(st.integers(2, 17).map(float),  # exact powers: the multiplication path
-                     st.sampled_from([1.0 + 1e-3, 1.5, 101.0, float(param.default)]),
-                     _log_uniform(-3, 2).map(lambda d: 1.0 + d))
+                     st.sampled_from([1.0 + 1e-3, 1.5, 1e4, float(param.default)]),
+                     _log_uniform(-3, 4).map(lambda d: 1.0 + d))
 
 
 def _integer_at_least_one(param):
     return st.integers(1, 16)
 
 
-def _unconstrained_real(param):
-    return st.one_of(st.sampled_from([0.0, 1.0, -1.0, 100.0, -100.0, float(param.default)]),
-                     st.floats(-100, 100, allow_nan=False, allow_infinity=False))
+def _finite_real(param):
+    default = [] if param.default is registry.REQUIRED else [float(param.default)]
+    return st.one_of(st.sampled_from([0.0, 1.0, -1.0, 1e3, -1e3] + default),
+                     st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
 
 
 # (constraint object, the parameter's type) -> strategy factory
@@ -87,7 +85,8 @@ CONSTRAINT_STRATEGIES = [
     (registry.POSITIVE, float, _positive),
     (registry.GREATER_THAN_ONE, float, _greater_than_one),
     (registry.INTEGER_AT_LEAST_ONE, int, _integer_at_least_one),
-    (None, float, _unconstrained_real),
+    (registry.FINITE, float, _finite_real),
+    (None, float, _finite_real),  # MultiLevelSpikeCount's window (any float; finite here)
 ]
 
 
@@ -101,7 +100,14 @@ def param_strategy(param):
 
 
 def params_strategy(entry):
-    return st.tuples(*(param_strategy(p) for p in entry.params))
+    """Values of every parameter, valid together (the row's check across parameters too)."""
+    def valid(values):
+        try:
+            entry.check(*values)
+        except ValueError:
+            return False
+        return True
+    return st.tuples(*(param_strategy(p) for p in entry.params)).filter(valid)
 
 
 @pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
@@ -331,11 +337,12 @@ def _distance(a, b):
 
 
 def primitive_derivative(entry):
-    """The exact derivative of the reference primitive (autograd, float64). At +-0 it is the
-    right-hand derivative (the kernels' branch for x >= 0; autograd's abs() would give its
-    subgradient 0 there). Where autograd gives NaN (an unselected where() branch that overflows,
-    or x infinite) and at x = NaN, where the derivative means nothing, it is the surrogate
-    gradient, the same function but for S2NN's 1e-5."""
+    """The exact derivative of the reference primitive (autograd, float64). At +-0, where most
+    rows have a kink, it is the reference's closed-form derivative (``entry.primitive_grad``),
+    which says which side each row takes (autograd's abs() would give its subgradient 0 there).
+    Where autograd gives NaN (an unselected where() branch that overflows, or x infinite) and at
+    x = NaN, where the derivative means nothing, it is the surrogate gradient, the same function
+    but for S2NN's 1e-5."""
     def derivative(t, params):
         at = torch.where(t == 0, torch.finfo(torch.float64).tiny, t).detach().requires_grad_(True)
         with torch.enable_grad():
@@ -344,6 +351,7 @@ def primitive_derivative(entry):
             (d,) = torch.autograd.grad(primitive.sum(), at)
         else:  # a primitive that does not depend on x (SquarewaveFourierSeries, n = 1)
             d = torch.zeros_like(t)
+        d = torch.where(t == 0, entry.primitive_grad(t, *params), d)
         return torch.where(d.isnan() | t.isnan(), entry.grad(t, *params), d)
     return derivative
 
@@ -464,7 +472,7 @@ def run_neuron(cls, kwargs, surrogate, backend, x_seq, v_init, weights):
     return spikes.detach(), net.v_seq.detach(), grads
 
 
-@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+@pytest.mark.parametrize("entry", registry.THRESHOLD_SURROGATES, ids=lambda e: e.op)
 def test_fuzz_fused_neuron_against_torch_backend(entry):
     @fuzz_settings(max(1, EXAMPLES // 3))
     @given(data=st.data(), params=params_strategy(entry),
@@ -547,14 +555,8 @@ def assert_close_gradients(natives, references, dtype, what, huge_neurons):
                                    msg=lambda m: f"{what} grad {name}: {m}")
 
 
-# --- What the fuzzer found: failing tests of library bugs, xfail until they are fixed --------
+# --- What the fuzzer found: regression tests of the bugs it found (all fixed) -----------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: QPseudoSpike's float32 kernels evaluate (1 + k|x|)^-alpha with pow on a rounded base "
-    "(csrc/include/surrogate_ext/surrogates.h:312, 317): a relative error of about alpha * 2^-24, over "
-    "float32's tolerance past alpha ~ 300 (x = 0.25: 0.60685 for 0.60651 at alpha = 1e4, "
-    "0.62074 for 0.60653 at alpha = 1e6); "
-    "exp(-alpha log1p(k|x|)) would keep it to a few ulps"))
 def test_q_pseudo_spike_huge_alpha_float32():
     entry = registry.BY_OP["q_pseudo_spike"]
     alpha = 1e4
@@ -565,11 +567,6 @@ def test_q_pseudo_spike_huge_alpha_float32():
                            lambda t: entry.primitive(t, alpha), what="primitive")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: S2NN's float32 primitive for x >= 0 is beta log(|x + 1| + 1e-5) + 1/2 "
-    "(csrc/include/surrogate_ext/surrogates.h:283): rounding x + 1 + 1e-5 to float32 costs an "
-    "absolute error of about |beta| 2^-24, over float32's tolerance past |beta| ~ 300 next to x = 0 "
-    "(beta = 1000, x = 1e-6: relative error 6.4e-5); log1p(x + 1e-5) would not round"))
 def test_s2nn_primitive_large_beta_float32():
     entry = registry.BY_OP["s2nn"]
     x = torch.cat([torch.zeros(1), torch.logspace(-8, 0, 200)]).float()
@@ -577,11 +574,6 @@ def test_s2nn_primitive_large_beta_float32():
                            what="primitive")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: SquarewaveFourierSeries' primitive takes sin((2i-1) omega x) of a float32 argument "
-    "(csrc/include/surrogate_ext/surrogates.h:251), so past |2x/T| ~ 2^20 its phase is lost: "
-    "at x = 4 (2^20 + 1), T = 8 it returns 0.373 for 0.5; the gradient reduces exactly (cospi) "
-    "and gets these points right (test_ops.py::test_squarewave_reduction_is_exact)"))
 def test_squarewave_primitive_reduction_is_exact():
     """At x = (T/2) j every term sin((2i-1) pi j) is 0: the primitive is exactly 1/2."""
     js = [1, 3, 255, 2**10 + 1, 2**20 + 1, 2**22 + 1, 2**23 + 1, 2**24 + 2]
@@ -592,11 +584,6 @@ def test_squarewave_primitive_reduction_is_exact():
                                    msg=lambda m: f"n = {n}, x = {x.tolist()}: {m}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in the oracle: reference.sigmoid_grad (surrogate_ext/reference.py:59-61) "
-    "computes alpha s (1 - s), and 1 - s cancels for alpha x > ~20 in float64: 4.6 % off at "
-    "alpha = 1e4, x = 0.00337, and 0 instead of alpha e^-alpha x past alpha x ~ 37; the kernel's "
-    "alpha e / (1 + e)^2, e = exp(-alpha |x|), does not cancel"))
 def test_reference_sigmoid_grad_is_accurate_where_alpha_x_is_large():
     alpha = 4.0
     x = torch.linspace(5, 12, 141, dtype=torch.float64)  # alpha x from 20 to 48

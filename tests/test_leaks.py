@@ -49,7 +49,7 @@ def test_elementwise_forward_backward_keeps_rss_flat():
     backward (CALLS forward+backward calls in all)."""
     x, g = inputs((1024,))
     leaf = x.requires_grad_(True)
-    entries = [(getattr(ops, e.op + suffix), e.defaults) for e in registry.SURROGATES for suffix in ("", "_primitive")]
+    entries = [(getattr(ops, e.op + suffix), e.example_params) for e in registry.SURROGATES for suffix in ("", "_primitive")]
     state = {"i": 0}
 
     def step():
@@ -69,8 +69,8 @@ def test_fused_neuron_forward_backward_keeps_rss_flat():
     x_seq.requires_grad_(True)
     v_init = torch.zeros(256, requires_grad=True)
     k = torch.tensor(0.4, requires_grad=True)
-    cases = [(getattr(ops, e.op + "_multistep_node"), neuron_arguments(kind, k), e.defaults)
-             for e in registry.SURROGATES for kind in ("if", "lif", "plif")]
+    cases = [(getattr(ops, e.op + "_multistep_node"), neuron_arguments(kind, k), e.example_params)
+             for e in registry.THRESHOLD_SURROGATES for kind in ("if", "lif", "plif")]
     state = {"i": 0}
 
     def step():
@@ -98,7 +98,7 @@ def _watched(t):
 def test_elementwise_saved_input_is_freed_after_backward(entry, suffix):
     leaf = torch.randn(64, requires_grad=True)
     x, alive = _watched(leaf)
-    y = getattr(ops, entry.op + suffix)(x, *entry.defaults)
+    y = getattr(ops, entry.op + suffix)(x, *entry.example_params)
     del x
     assert alive() is not None, "the graph should hold the saved input until the backward"
     y.sum().backward()
@@ -107,7 +107,7 @@ def test_elementwise_saved_input_is_freed_after_backward(entry, suffix):
 
 
 @pytest.mark.parametrize("kind", ["if", "lif", "plif"])
-@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
+@pytest.mark.parametrize("entry", registry.THRESHOLD_SURROGATES, ids=lambda e: e.op)
 def test_fused_neuron_saved_tensors_are_freed_after_backward(entry, kind):
     """The forward saves x_seq, v_init and v_seq (and k); after the backward only what the caller
     still holds remains: x_seq and v_init go, v_seq (an output the caller holds) stays."""
@@ -118,7 +118,7 @@ def test_fused_neuron_saved_tensors_are_freed_after_backward(entry, kind):
     v_init, v_alive = _watched(v_leaf)
     k, k_alive = _watched(k_leaf)
     spikes, v_seq = getattr(ops, entry.op + "_multistep_node")(x_seq, v_init, *neuron_arguments(kind, k),
-                                                                *entry.defaults)
+                                                                *entry.example_params)
     del x_seq, v_init, k
     assert x_alive() is not None and v_alive() is not None
     (spikes.sum() + v_seq.square().sum()).backward()
