@@ -322,12 +322,19 @@ def _erratic(values, fraction):
 
 def _nearby_params(params, eps):
     """params with the float parameters moved by +-PARAM_ULPS ulps, every combination but the
-    unmoved one."""
+    unmoved one, and params rounded to the opmath type (eps tells which) as the kernels hold
+    them: a parameter that underflows there (a window bound of 1e-290, a B of -2e-313) is 0."""
     combos = [()]
     for p in params:
         moves = [p * (1 + j * eps) for i in PARAM_ULPS for j in (-i, 0, i)] if isinstance(p, float) else [p]
         combos = [c + (m,) for c in combos for m in moves]
+    combos.append(in_opmath(params, torch.float32 if eps > 1e-10 else torch.float64))
     return [c for c in combos if c != tuple(params)]
+
+
+def in_opmath(params, opmath):
+    """The float parameters rounded to the opmath type."""
+    return tuple(float(torch.tensor(p, dtype=opmath)) if isinstance(p, float) else p for p in params)
 
 
 def _distance(a, b):
@@ -337,21 +344,15 @@ def _distance(a, b):
 
 
 def primitive_derivative(entry):
-    """The exact derivative of the reference primitive (autograd, float64). At +-0, where most
-    rows have a kink, it is the reference's closed-form derivative (``entry.primitive_grad``),
-    which says which side each row takes (autograd's abs() would give its subgradient 0 there).
-    Where autograd gives NaN (an unselected where() branch that overflows, or x infinite) and at
-    x = NaN, where the derivative means nothing, it is the surrogate gradient, the same function
-    but for S2NN's 1e-5."""
+    """The exact derivative of the reference primitive: the reference's closed form
+    (``entry.primitive_grad``: a row's own where its primitive's derivative differs from the
+    surrogate gradient, else the gradient), which also says which side each row takes at its
+    kinks. (Autograd of the float64 primitive is no oracle here: torch.sigmoid's backward
+    s (1 - s) cancels once alpha x > ~20, 2e-4 off at alpha = 1e4; test_ops.py checks the closed
+    forms against finite differences.) Where it is NaN at a number (an overflowing branch) and at
+    x = NaN, it is the surrogate gradient."""
     def derivative(t, params):
-        at = torch.where(t == 0, torch.finfo(torch.float64).tiny, t).detach().requires_grad_(True)
-        with torch.enable_grad():
-            primitive = entry.primitive(at, *params)
-        if primitive.requires_grad:
-            (d,) = torch.autograd.grad(primitive.sum(), at)
-        else:  # a primitive that does not depend on x (SquarewaveFourierSeries, n = 1)
-            d = torch.zeros_like(t)
-        d = torch.where(t == 0, entry.primitive_grad(t, *params), d)
+        d = entry.primitive_grad(t, *params)
         return torch.where(d.isnan() | t.isnan(), entry.grad(t, *params), d)
     return derivative
 
@@ -501,7 +502,10 @@ def test_fuzz_fused_neuron_against_torch_backend(entry):
             # would not do: it sums the spike's gradient as w + gv v_reset - gv h, which loses w
             # when gv h is 1e10 and cancels
             assert native[0].dtype == dtype and native[1].dtype == dtype, what
-            torch_ = run_neuron(cls, kwargs, surrogate, "torch", x_seq.double(),
+            # with the parameters as the float kernels hold them (rounded to float32: at a kink
+            # on the grid, Rect's 0.5 / 0.9999999999999994 is 0.5 there)
+            surrogate64 = getattr(surrogate_ext, entry.cls)(*in_opmath(params, torch.float32))
+            torch_ = run_neuron(cls, kwargs, surrogate64, "torch", x_seq.double(),
                                 None if v_init is None else v_init.double(), [w.double() for w in weights])
             native = tuple(t.double() for t in native[:2]) + ({k: g.double() for k, g in native[2].items()},)
         else:
@@ -590,3 +594,16 @@ def test_reference_sigmoid_grad_is_accurate_where_alpha_x_is_large():
     e = torch.exp(-alpha * x.abs())
     stable = alpha * e / (1 + e) ** 2
     torch.testing.assert_close(registry.BY_OP["sigmoid"].grad(x, alpha), stable, rtol=1e-9, atol=0)
+
+
+def test_squarewave_short_period_float32():
+    """SquarewaveFourierSeries with a short period: each term's phase (2i-1) 2x/T was rounded at
+    |(2i-1) 2x/T| (about 1500 at T = 0.0155, x = 0.68, n = 9: 0.05 off a gradient of 135, found
+    with 500 examples per row); the kernel now reduces 2x/T modulo 2 first, exactly."""
+    entry = registry.BY_OP["squarewave_fourier_series"]
+    params = (9, 0.015477667838105646)
+    x = torch.cat([torch.tensor([0.6841573715209961]), torch.linspace(0.5, 0.9, 401, dtype=torch.float64)]).float()
+    backward = op("squarewave_fourier_series_backward")(torch.ones_like(x), x, *params)
+    check_against_oracle(backward, x, lambda t, p: entry.grad(t, *p), params, torch.float32, "backward")
+    primitive = op("squarewave_fourier_series_primitive")(x, *params)
+    check_against_oracle(primitive, x, lambda t, p: entry.primitive(t, *p), params, torch.float32, "primitive")

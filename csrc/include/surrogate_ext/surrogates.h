@@ -226,8 +226,12 @@ struct PiecewiseLeakyReLU {
 // SquarewaveFourierSeries: with omega = 2 pi / T,
 //   g(x)  = 1/2 + 2/pi sum_{i=1}^{n-1} sin((2i-1) omega x) / (2i-1)
 //   g'(x) = 4/T sum_{i=1}^{n-1} cos((2i-1) omega x) = 4/T sum cos(pi (2i-1) 2x/T)
-// The gradient's terms take cospi, whose argument reduction is exact (and 2x/T is exact for a
-// power-of-two T such as the default 8).
+// The terms take cospi and sinpi of (2i-1) r, where r = f - 2 rint(f/2) is f = 2x/T reduced
+// modulo 2, exactly (for |f| >= 1, f and 2 rint(f/2) are within a factor 2 of each other, so
+// the subtraction is exact; below, r = f): cos(pi k f) = cos(pi k r) for integers k. The product
+// k r is then rounded at |k r| <= 2n rather than at |k f|, which for a short period is thousands
+// of times larger (T = 0.015, x = 0.68, n = 9 in float32: 4.5e-4 relative error otherwise).
+// cospi and sinpi reduce exactly too (and 2x/T is exact for a power-of-two T such as 8).
 template <class T>
 struct SquarewaveFourierSeries {
   using Args = std::tuple<int64_t, double>;
@@ -241,24 +245,29 @@ struct SquarewaveFourierSeries {
       : n(n_), two_over_T(2 / T_period), four_over_T(4 / T_period),
         two_over_pi(2 / kPi) {}
 
+  // 2x/T modulo 2, in [-1, 1]
+  template <class V>
+  C10_HOST_DEVICE V phase(V x) const {
+    const V f = V(two_over_T) * x;  // omega x / pi
+    return f - V(T(2)) * Math<V>::rint(f * V(T(0.5)));
+  }
   template <class V>
   C10_HOST_DEVICE V grad(V x) const {
     using M = Math<V>;
-    const V f = V(two_over_T) * x;  // omega x / pi
     if (n < 2) return V(0);
-    V total = M::cospi(f);  // i = 1: the default n = 2 is this one term
+    const V r = phase(x);
+    V total = M::cospi(r);  // i = 1: the default n = 2 is this one term
     V k(T(3));              // 2i - 1
-    for (int64_t i = 2; i < n; ++i, k = k + V(T(2))) total = total + M::cospi(k * f);
+    for (int64_t i = 2; i < n; ++i, k = k + V(T(2))) total = total + M::cospi(k * r);
     return V(four_over_T) * total;
   }
-  // sin((2i-1) omega x) = sinpi((2i-1) 2x/T): the same exact reduction as the gradient's
   template <class V>
   C10_HOST_DEVICE V primitive(V x) const {
     V total(0);
-    const V f = V(two_over_T) * x;
+    const V r = phase(x);
     for (int64_t i = 1; i < n; ++i) {
       const T k = T(2 * i - 1);
-      total = total + Math<V>::sinpi(V(k) * f) / V(k);
+      total = total + Math<V>::sinpi(V(k) * r) / V(k);
     }
     return V(0.5) + V(two_over_pi) * total;
   }
