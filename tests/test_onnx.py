@@ -134,60 +134,105 @@ def batch_dim():
     return torch.export.Dim("batch", min=1, max=1024)
 
 
-_MLP_CACHE = {}
+class EveryRow(torch.nn.Module):
+    """One model per registry row side by side, so that one export covers every row (an export
+    costs seconds; 23 rows' worth of separate exports cost minutes): the outputs are every row's
+    outputs in turn, flattened."""
+
+    def __init__(self, models):
+        super().__init__()
+        self.rows = torch.nn.ModuleList(models)
+
+    def forward(self, x):
+        outputs = []
+        for model in self.rows:
+            out = model(x)
+            outputs.extend(out if isinstance(out, tuple) else (out,))
+        return tuple(outputs)
+
+
+_CACHE = {}
+
+
+def _exported(kind, which):
+    """(the trained models, one per row, and the ONNX program of all of them), built once for
+    kind 'mlp' or 'lif' and parameter set 'default' or 'other'."""
+    key = (kind, which)
+    if key not in _CACHE:
+        models = []
+        for entry in registry.SURROGATES:
+            params = entry.example_params if which == "default" else OTHER_PARAMS[entry.op]
+            torch.manual_seed(0)
+            if kind == "mlp":
+                # SparseFastSigmoid's default gradient is zero below B = 1, where the readout's inputs lie
+                models.append(train(SpikingMLP(entry, params), mlp_input,
+                                    require_change=(entry.op, which) != ("sparse_fast_sigmoid", "default")))
+            else:
+                models.append(train(LIF(entry, params), seq_input))
+        if kind == "mlp":
+            x, dynamic = mlp_input(EXPORT_BATCH, torch.Generator().manual_seed(2)), {0: batch_dim()}
+        else:
+            x, dynamic = seq_input(EXPORT_BATCH, torch.Generator().manual_seed(2)), {1: batch_dim()}
+        program = surrogate_onnx.export(EveryRow(models).eval(), (x,), dynamic_shapes=(dynamic,))
+        _CACHE[key] = models, program
+    return _CACHE[key]
+
+
+def _every_row_results(kind, which):
+    """For each batch size (EXPORT_BATCH, then RUN_BATCH: the batch dimension is dynamic), every
+    row's torch outputs and onnxruntime outputs on one input: [(batch, {op: (torch, onnx)})]."""
+    key = (kind, which, "results")
+    if key not in _CACHE:
+        models, program = _exported(kind, which)
+        session = ort.InferenceSession(program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        gen = torch.Generator().manual_seed(3)
+        per_row = 2 if kind == "mlp" else 1
+        runs = []
+        for batch in (EXPORT_BATCH, RUN_BATCH):
+            x = (mlp_input if kind == "mlp" else seq_input)(batch, gen)
+            got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+            results = {}
+            for i, (entry, model) in enumerate(zip(registry.SURROGATES, models)):
+                with torch.no_grad():
+                    out = model(x)
+                results[entry.op] = (out if isinstance(out, tuple) else (out,), got[per_row * i:per_row * (i + 1)])
+            runs.append((batch, results))
+        _CACHE[key] = runs
+    return _CACHE[key]
 
 
 def exported_mlp(entry, params):
-    """The trained MLP and its ONNX program (dynamic batch), built once per parameter set."""
-    key = (entry.op, params)
-    if key not in _MLP_CACHE:
-        torch.manual_seed(0)
-        # SparseFastSigmoid's default gradient is zero below B = 1, where the readout's inputs lie
-        model = train(SpikingMLP(entry, params), mlp_input,
-                      require_change=(entry.op, params) != ("sparse_fast_sigmoid", entry.example_params))
-        x = mlp_input(EXPORT_BATCH, torch.Generator().manual_seed(2))
-        program = surrogate_onnx.export(model, (x,), dynamic_shapes=({0: batch_dim()},))
-        _MLP_CACHE[key] = model, program
-    return _MLP_CACHE[key]
+    """The trained MLP of entry (default or OTHER_PARAMS), and the ONNX program of every row's."""
+    which = "default" if params == entry.example_params else "other"
+    assert params == (entry.example_params if which == "default" else OTHER_PARAMS[entry.op])
+    models, program = _exported("mlp", which)
+    return models[registry.SURROGATES.index(entry)], program
 
 
 @pytest.mark.parametrize("entry,params", param_sets())
 def test_trained_mlp_matches_onnxruntime(entry, params):
-    model, program = exported_mlp(entry, params)
-    gen = torch.Generator().manual_seed(3)
-    for batch in (EXPORT_BATCH, RUN_BATCH):  # the batch dimension is dynamic
-        x = mlp_input(batch, gen)
-        with torch.no_grad():
-            spikes, out = model(x)
-        onnx_spikes, onnx_out = run_onnx(program, x)
-        levels = spike_levels(entry, params)
+    which = "default" if params == entry.example_params else "other"
+    levels = spike_levels(entry, params)
+    for batch, results in _every_row_results("mlp", which):
+        (spikes, out), (onnx_spikes, onnx_out) = results[entry.op]
         assert_same(onnx_spikes, spikes, True, f"{entry.op} spikes, batch {batch}", levels)
         assert_same(onnx_out, out, False, f"{entry.op} primitive, batch {batch}")
     assert 0 < float(spikes.mean()) < max(levels), "the test input should make some neurons fire, not all"
 
 
-@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
-def test_graph_is_standard_onnx(entry):
-    _, program = exported_mlp(entry, entry.example_params)
-    assert_standard_onnx(program.model_proto, spike_ops(entry))
+@pytest.mark.parametrize("which", ["default", "other"])
+def test_graph_is_standard_onnx(which):
+    _, program = _exported("mlp", which)
+    assert_standard_onnx(program.model_proto, set().union(*(spike_ops(e) for e in registry.SURROGATES)))
     graph_input = program.model_proto.graph.input[0].type.tensor_type.shape.dim[0]
     assert graph_input.dim_param and not graph_input.HasField("dim_value"), graph_input
 
 
 @pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
 def test_lif_recurrence_matches_onnxruntime(entry):
-    torch.manual_seed(0)
-    model = train(LIF(entry, entry.example_params), seq_input)
-    x = seq_input(EXPORT_BATCH, torch.Generator().manual_seed(2))
-    program = surrogate_onnx.export(model, (x,), dynamic_shapes=({1: batch_dim()},))
-    assert_standard_onnx(program.model_proto, spike_ops(entry))
-    gen = torch.Generator().manual_seed(3)
-    for batch in (EXPORT_BATCH, RUN_BATCH):
-        x = seq_input(batch, gen)
-        with torch.no_grad():
-            expected = model(x)
-        (got,) = run_onnx(program, x)
-        levels = spike_levels(entry, entry.example_params)
+    levels = spike_levels(entry, entry.example_params)
+    for batch, results in _every_row_results("lif", "default"):
+        (expected,), (got,) = results[entry.op]
         assert_same(got, expected, True, f"{entry.op} LIF spikes, batch {batch}", levels)
     assert 0 < float(expected.mean()) < max(levels)
 
