@@ -88,9 +88,9 @@ if [ "$job" = test ] || [ "$job" = pytest ] || [ "$job" = cpp ]; then
     echo "== installing the test requirements and the peer libraries"
     if [ "$flavour" = oldest ]; then
       # What installs on the oldest Python; tests whose package is missing skip with the reason.
-      pip_install pytest hypothesis "cmake>=3.25" onnx onnxruntime onnxscript matplotlib
+      pip_install pytest pytest-xdist hypothesis "cmake>=3.25" onnx onnxruntime onnxscript matplotlib
     else
-      pip_install pytest hypothesis cmake==3.31.10 "onnx>=1.23" "onnxruntime>=1.32" "onnxscript>=0.7" \
+      pip_install pytest pytest-xdist hypothesis cmake==3.31.10 "onnx>=1.23" "onnxruntime>=1.32" "onnxscript>=0.7" \
         matplotlib==3.11.2  # the gallery test compares SVGs drawn by this version
     fi
     # The peers are pure Python, installed without their own requirements (torchvision, scipy,
@@ -188,12 +188,26 @@ cpp() {
   echo "C++ library and headers installed in $dir/install"
 }
 
+# pytest over up to 4 processes (pytest-xdist; SURROGATE_EXT_TEST_WORKERS=N chooses, 1 runs in
+# this process): most tests are single-threaded Python around small tensors.
+run_pytest() {
+  local cores workers
+  cores=$(nproc)
+  workers="${SURROGATE_EXT_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"
+  if [ "$workers" -gt 1 ] && "$py" -c 'import xdist' 2>/dev/null; then
+    echo "== pytest, $workers processes"
+    "$py" -m pytest -q -n "$workers" "$@"
+  else
+    "$py" -m pytest -q "$@"
+  fi
+}
+
 build
 case "$job" in
   build) ;;
   demo) "$py" -m surrogate_ext.demo "$@" ;;
   selfcheck) "$py" -m surrogate_ext.selfcheck "$@" ;;
-  test) "$py" -m pytest -q "$@"; cpp ;;
-  pytest) "$py" -m pytest -q "$@" ;;
+  test) run_pytest "$@"; cpp ;;
+  pytest) run_pytest "$@" ;;
   cpp) cpp ;;
 esac

@@ -157,8 +157,13 @@ def make_function(name: str, op: str, keywords: Optional[dict] = None, module: s
     backward_op = getattr(torch.ops.surrogate_ext, op + "_backward")
     keywords = dict(keywords or {})
 
+    # The closure holds only what Dynamo can wrap without a source (torch 2.8's cannot wrap the
+    # registry row); the row is reached through the module global.
     def forward(ctx, x, *params):
-        params = entry.check(*params)  # the defaults fill trailing parameters
+        if torch.compiler.is_compiling():  # the operator checks the parameters
+            params = params + registry.BY_OP[op].defaults[len(params):]
+        else:
+            params = registry.BY_OP[op].check(*params)  # the defaults fill trailing parameters
         ctx.save_for_backward(x)
         ctx.params = params
         return spike(x, *params, **keywords)

@@ -375,7 +375,7 @@ def test_compiled_spiking_operators_give_the_reference_kernels():
         v, w = torch.randn(256, requires_grad=True), torch.randn(256, requires_grad=True)
         f = torch.compile(expression(modules), fullgraph=True)
         _, codes = compiled_code(lambda: f(v, w).sum().backward())
-        kernels.append([re.findall(r"cpp_pybinding\(\[.*?\], r'''(.*?)'''", c, re.S) for c in codes])
+        kernels.append([re.findall(r"cpp_pybinding\(\[.*?\], r?'''(.*?)'''", c, re.S) for c in codes])
     assert kernels[0] and all(kernels[0]), "no C++ kernel found in the generated code"
     assert kernels[0] == kernels[1]
 
