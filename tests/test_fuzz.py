@@ -283,7 +283,7 @@ def with_rounding_slack(oracle, params, x, native, dtype):
     exact = oracle(x64, params)
     moves = sorted([-i for i in X_ULPS] + list(X_ULPS))
     along_x = [oracle(x64 * (1 + i * eps), params) for i in moves]
-    candidates = torch.stack(along_x + [oracle(x64, nearby) for nearby in _nearby_params(params, eps)])
+    candidates = torch.stack(along_x + [oracle(x64, nearby) for nearby in _nearby_params(params, opmath)])
     spread = (candidates - exact).abs().nan_to_num(nan=0.0).amax(0)
     middle = len(moves) // 2
     lost = _erratic(torch.stack(along_x[:middle] + [exact] + along_x[middle:]), 0.25)
@@ -320,15 +320,16 @@ def _erratic(values, fraction):
     return (turns >= 2) & (variation > fraction * values.abs().median(0).values)
 
 
-def _nearby_params(params, eps):
-    """params with the float parameters moved by +-PARAM_ULPS ulps, every combination but the
-    unmoved one, and params rounded to the opmath type (eps tells which) as the kernels hold
-    them: a parameter that underflows there (a window bound of 1e-290, a B of -2e-313) is 0."""
+def _nearby_params(params, opmath):
+    """params with the float parameters moved by +-PARAM_ULPS ulps of opmath, every combination
+    but the unmoved one, and params rounded to opmath as the kernels hold them: a parameter that
+    underflows there (a window bound of 1e-290, a B of -2e-313) is 0."""
+    eps = torch.finfo(opmath).eps
     combos = [()]
     for p in params:
         moves = [p * (1 + j * eps) for i in PARAM_ULPS for j in (-i, 0, i)] if isinstance(p, float) else [p]
         combos = [c + (m,) for c in combos for m in moves]
-    combos.append(in_opmath(params, torch.float32 if eps > 1e-10 else torch.float64))
+    combos.append(in_opmath(params, opmath))
     return [c for c in combos if c != tuple(params)]
 
 

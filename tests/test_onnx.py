@@ -184,13 +184,12 @@ def _every_row_results(kind, which):
     key = (kind, which, "results")
     if key not in _CACHE:
         models, program = _exported(kind, which)
-        session = ort.InferenceSession(program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
         gen = torch.Generator().manual_seed(3)
         per_row = 2 if kind == "mlp" else 1
         runs = []
         for batch in (EXPORT_BATCH, RUN_BATCH):
             x = (mlp_input if kind == "mlp" else seq_input)(batch, gen)
-            got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+            got = run_onnx(program, x)
             results = {}
             for i, (entry, model) in enumerate(zip(registry.SURROGATES, models)):
                 with torch.no_grad():

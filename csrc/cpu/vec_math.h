@@ -32,19 +32,17 @@ struct VectorMath {
   static V sin(V x) { return x.sin(); }
   static V sqrt(V x) { return x.sqrt(); }
   static V rint(V x) { return x.round(); }  // to nearest, ties to even
-  // the scalar cospi's exact reduction (math.h), a vector at a time
-  static V cospi(V x) {
+  // the scalar cospi's and sinpi's exact reduction (math.h's trigpi_), a vector at a time
+  template <bool kSin>
+  static V trigpi(V x) {
     const V q = x.round();  // to nearest even, as rint
-    const V c = ((x - q) * V(T(3.14159265358979323846))).cos();
-    const V half = q * V(T(0.5));
-    return V::blendv(c, c.neg(), half.floor() != half);
-  }
-  static V sinpi(V x) {
-    const V q = x.round();
-    const V v = ((x - q) * V(T(3.14159265358979323846))).sin();
+    const V r = (x - q) * V(T(3.14159265358979323846));
+    const V v = kSin ? r.sin() : r.cos();
     const V half = q * V(T(0.5));
     return V::blendv(v, v.neg(), half.floor() != half);
   }
+  static V cospi(V x) { return trigpi<false>(x); }
+  static V sinpi(V x) { return trigpi<true>(x); }
   // (1 + u)^y for u >= 0 (math.h's pow1p): an integer exponent (known when the surrogate is built)
   // multiplies; otherwise exp(y log1p(u)), much cheaper than Sleef's pow.
   static V pow1p(V u, const Exponent<T>& y) {

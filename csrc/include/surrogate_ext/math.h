@@ -30,38 +30,27 @@ SURROGATE_EXT_UNARY_MATH(log1p_, log1pf, log1p)
 SURROGATE_EXT_UNARY_MATH(atan_, atanf, atan)
 SURROGATE_EXT_UNARY_MATH(erfc_, erfcf, erfc)
 SURROGATE_EXT_UNARY_MATH(sin_, sinf, sin)
+SURROGATE_EXT_UNARY_MATH(cos_, cosf, cos)
+SURROGATE_EXT_UNARY_MATH(floor_, floorf, floor)
 SURROGATE_EXT_UNARY_MATH(sqrt_, sqrtf, sqrt)
 SURROGATE_EXT_UNARY_MATH(rint_, rintf, rint)
 #undef SURROGATE_EXT_UNARY_MATH
-// cos(pi x) with the argument reduced exactly: x = q + r with q = rint(x), |r| <= 1/2 (x - q is
-// exact in floating point), and cos(pi x) = (-1)^q cos(pi r). Every path (scalar, CUDA, the CPU
-// vectors) evaluates this same function, right for every finite x: a float past 2^24 is an even
-// integer, cos(pi x) = 1. Infinity gives r = NaN, as cos(inf) does.
-C10_HOST_DEVICE inline float cospi_(float x) {
-  const float q = ::rintf(x);
-  const float c = ::cosf(3.14159265358979323846f * (x - q));
-  const float half = q * 0.5f;  // exact; not an integer when q is odd
-  return ::floorf(half) != half ? -c : c;
+// cos(pi x) and sin(pi x) with the argument reduced exactly: x = q + r with q = rint(x),
+// |r| <= 1/2 (x - q is exact in floating point), and f(pi x) = (-1)^q f(pi r). Every path
+// (scalar, CUDA, the CPU vectors) evaluates this same function, right for every finite x: a float
+// past 2^24 is an even integer, cos(pi x) = 1. Infinity gives r = NaN, as cos(inf) does.
+template <bool kSin, class T>
+C10_HOST_DEVICE inline T trigpi_(T x) {
+  const T q = rint_(x);
+  const T r = T(3.14159265358979323846) * (x - q);
+  const T v = kSin ? sin_(r) : cos_(r);
+  const T half = q * T(0.5);  // exact; not an integer when q is odd
+  return floor_(half) != half ? -v : v;
 }
-C10_HOST_DEVICE inline double cospi_(double x) {
-  const double q = ::rint(x);
-  const double c = ::cos(3.14159265358979323846 * (x - q));
-  const double half = q * 0.5;
-  return ::floor(half) != half ? -c : c;
-}
-// sin(pi x) with the same exact reduction: sin(pi x) = (-1)^q sin(pi r).
-C10_HOST_DEVICE inline float sinpi_(float x) {
-  const float q = ::rintf(x);
-  const float s = ::sinf(3.14159265358979323846f * (x - q));
-  const float half = q * 0.5f;
-  return ::floorf(half) != half ? -s : s;
-}
-C10_HOST_DEVICE inline double sinpi_(double x) {
-  const double q = ::rint(x);
-  const double s = ::sin(3.14159265358979323846 * (x - q));
-  const double half = q * 0.5;
-  return ::floor(half) != half ? -s : s;
-}
+C10_HOST_DEVICE inline float cospi_(float x) { return trigpi_<false>(x); }
+C10_HOST_DEVICE inline double cospi_(double x) { return trigpi_<false>(x); }
+C10_HOST_DEVICE inline float sinpi_(float x) { return trigpi_<true>(x); }
+C10_HOST_DEVICE inline double sinpi_(double x) { return trigpi_<true>(x); }
 }  // namespace detail
 
 // An exponent y of pow(x, y), examined once, when a surrogate is built: `integer` is y when y is
