@@ -61,9 +61,10 @@ TORCH_LIBRARY(surrogate_ext, m) {
 #define SURROGATE_EXT_DEFINE_NEURON_SCHEMAS(op, Functor, params)                                   \
   m.def(#op "_multistep_node(Tensor x_seq, Tensor v_init, str neuron, float tau, Tensor? plif_k, "\
         "bool decay_input, float v_threshold, float? v_reset, bool detach_reset" params            \
-        ", *, bool strict=False, float grad_scale=1.0) -> (Tensor spike_seq, Tensor v_seq)", tags); \
-  m.def(#op "_multistep_node_backward(Tensor grad_spike_seq, Tensor? grad_v_seq, Tensor x_seq, "  \
-        "Tensor v_init, Tensor v_seq, str neuron, float tau, Tensor? plif_k, "                          \
+        ", *, bool strict=False, float grad_scale=1.0) "                                          \
+        "-> (Tensor spike_seq, Tensor v_seq, Tensor v)", tags);                                   \
+  m.def(#op "_multistep_node_backward(Tensor grad_spike_seq, Tensor? grad_v_seq, Tensor? grad_v, "\
+        "Tensor x_seq, Tensor v_init, Tensor v_seq, str neuron, float tau, Tensor? plif_k, "       \
         "bool decay_input, float v_threshold, float? v_reset, bool detach_reset" params            \
         ", *, bool strict=False, float grad_scale=1.0) "                                          \
         "-> (Tensor grad_x_seq, Tensor grad_v_init, Tensor grad_plif_k)", tags);

@@ -26,10 +26,11 @@ Variants of (a) and (b): eager with our module; compiled with the pure-PyTorch m
 ``surrogate_ext.reference`` (the surrogate as plain formulas); compiled with our module. The
 table gives compiled ours / compiled reference. Variants of (c): eager; compiled with the
 neuron's state left on the module (``reset(); node(x)``: v and v_seq are outputs of the compiled
-graph, so AOTAutograd gives its backward a zero gradient of v_seq's size); compiled with the state
+graph, so AOTAutograd gives its backward a zero gradient of v_seq's size); the same with
+``store_v_seq=False`` ("v only": only v, one step, leaves the graph); compiled with the state
 reset inside the compiled function after the forward (``node(x); reset()``: nothing escapes). The
-table gives compiled / eager for both, and, for LIF, how much faster the eager fused neuron is
-than the faster compiled loop of (b) with the same surrogate.
+table gives compiled / eager for the three, and, for LIF, how much faster the eager fused neuron
+is than the faster compiled loop of (b) with the same surrogate.
 
 Every cell compiles afresh (``torch._dynamo.reset()``): compiled code is specialised to the
 thread count, and each case compiles the same functions for every surrogate. On CPU with glibc the allocator thresholds are fixed as in
@@ -55,6 +56,9 @@ CASES = ("a", "b", "c")
 NEURONS = {"if": neuron.MultiStepIFNode, "lif": neuron.MultiStepLIFNode,
            "plif": neuron.MultiStepParametricLIFNode}
 THRESHOLD, TAU = 1.0, 2.0
+# (c): the eager neuron, and compiled with the state left on the module (v_seq and v, or with
+# store_v_seq=False only v) or reset inside the compiled function (nothing escapes).
+NEURON_VARIANTS = ("eager", "compiled, state kept", "compiled, v only", "compiled, reset inside")
 EXPECTED_DEFAULT_RUN = ("20 to 25 minutes on this project's 2-core x86-64 machine, compiles included "
                         "(with --repeats 11 it took 24 minutes there, other jobs on the cores)")
 
@@ -135,9 +139,9 @@ def neuron_variants(kind, entry, n, steps, dtype, device):
     x = (torch.randn(steps, n, generator=gen) + 0.5).to(dtype).to(device).requires_grad_(True)
     grad = torch.randn(steps, n, generator=gen).to(dtype).to(device)
     variants = {}
-    for name in ("eager", "compiled, state kept", "compiled, reset inside"):
-        node = NEURONS[kind](surrogate_function=getattr(surrogate_ext, entry.cls)(),
-                             backend="native").to(device).to(dtype)
+    for name in NEURON_VARIANTS:
+        node = NEURONS[kind](surrogate_function=getattr(surrogate_ext, entry.cls)(), backend="native",
+                             store_v_seq=name != "compiled, v only").to(device).to(dtype)
         leaves = (x,) + tuple(node.parameters())
 
         def reset_then_forward(x, node=node):
@@ -151,6 +155,7 @@ def neuron_variants(kind, entry, n, steps, dtype, device):
 
         fn = {"eager": reset_then_forward,
               "compiled, state kept": _compile(reset_then_forward),
+              "compiled, v only": _compile(reset_then_forward),
               "compiled, reset inside": _compile(forward_then_reset)}[name]
         variants[name] = _fwd_bwd(lambda fn=fn: fn(x), grad, *leaves)
     return variants
@@ -276,12 +281,10 @@ def print_row(row, steps, flush=False):
                              f"{s:.1f}" for v, s in row["compile_seconds"].items())
     if row["case"] == "c":
         e = row["seconds"]["eager"]
-        kept, inside = row["seconds"]["compiled, state kept"], row["seconds"]["compiled, reset inside"]
-        print(f"(c) {row['neuron']:<4} {row['surrogate']:<26} {where} | eager {_cell(row, 'eager')}"
-              f" | compiled, state kept {_cell(row, 'compiled, state kept')}"
-              f" | compiled, reset inside {_cell(row, 'compiled, reset inside')}"
-              f" | compiled/eager: kept {kept / e:.3f}, reset inside {inside / e:.3f}"
-              f" | compile s: {compile_text}", flush=flush)
+        cells = "".join(f" | {v} {_cell(row, v)}" for v in NEURON_VARIANTS)
+        ratios = ", ".join(f"{v.split(', ')[-1]} {row['seconds'][v] / e:.3f}" for v in NEURON_VARIANTS[1:])
+        print(f"(c) {row['neuron']:<4} {row['surrogate']:<26} {where}{cells}"
+              f" | compiled/eager: {ratios} | compile s: {compile_text}", flush=flush)
         return
     label = "(a) sg(v-1)*w" if row["case"] == "a" else f"(b) LIF loop T={steps}"
     ratio = row["seconds"]["compiled ours"] / row["seconds"]["compiled reference"]
@@ -302,7 +305,7 @@ def print_summary(results):
             print(f"  ({case}) 2^{k}, {t or '-'} thr: compiled ours / compiled reference "
                   f"{min(ratios):.3f}-{max(ratios):.3f} (target <= 1.0), over {len(rows)} surrogates")
             continue
-        for variant in ("compiled, state kept", "compiled, reset inside"):
+        for variant in NEURON_VARIANTS[1:]:
             ratios = [r["seconds"][variant] / r["seconds"]["eager"] for r in rows]
             print(f"  (c) 2^{k}, {t or '-'} thr: {variant} / eager {min(ratios):.3f}-"
                   f"{max(ratios):.3f} (target <= 1.05), over {len(rows)} neurons")

@@ -6,6 +6,13 @@ is ``v`` (the membrane potential after the last step; a float until the first ca
 (the potentials of every step); ``reset()`` restores the initial state. ``v_reset=None`` means a
 soft reset (subtract ``v_threshold``).
 
+Both stay differentiable: a loss may use ``v_seq``, and a state carried into the next call carries
+its gradient. ``store_v_seq=False`` (keyword-only; SpikingJelly 2.0's default) keeps only ``v``
+and leaves ``v_seq`` None. Under ``torch.compile`` that matters: a stored ``v_seq`` is an output of
+the compiled graph, and AOTAutograd hands the backward a [T, ...] gradient of zeros for it when the
+loss does not use it; with ``store_v_seq=False`` only ``v``'s one-step gradient is left
+(docs/compile.md).
+
 Backends:
 
 * ``'torch'``: a PyTorch loop over T steps calling ``surrogate_function`` (any module, e.g. one of
@@ -88,7 +95,8 @@ class _MultiStepNode(nn.Module):
     supported_backends = BACKENDS
 
     def __init__(self, v_threshold: float = 1., v_reset: Optional[float] = 0.,
-                 surrogate_function=None, detach_reset: bool = False, backend: str = 'torch'):
+                 surrogate_function=None, detach_reset: bool = False, backend: str = 'torch',
+                 *, store_v_seq: bool = True):
         super().__init__()
         self.v_threshold = _check_real("v_threshold", v_threshold)
         self.v_reset = _check_real("v_reset", v_reset, allow_none=True)
@@ -96,6 +104,9 @@ class _MultiStepNode(nn.Module):
         if not callable(self.surrogate_function):
             raise ValueError(f"surrogate_function must be callable, got {surrogate_function!r}")
         self.detach_reset = bool(detach_reset)
+        if not isinstance(store_v_seq, bool):
+            raise ValueError(f"store_v_seq must be a bool, got {store_v_seq!r}")
+        self.store_v_seq = store_v_seq
         self.backend = backend
         self._check_backend()
         self.reset()
@@ -140,16 +151,18 @@ class _MultiStepNode(nn.Module):
             else:
                 v = (1. - spike_d) * h + spike_d * self.v_reset
             spikes.append(spike)
-            potentials.append(v)
+            if self.store_v_seq:
+                potentials.append(v)
         self.v = v
-        self.v_seq = torch.stack(potentials)
+        self.v_seq = torch.stack(potentials) if self.store_v_seq else None
         return torch.stack(spikes)
 
     def _forward_native(self, x_seq: Tensor) -> Tensor:
         # The one call of the fused operator. Under torch.compile it stays an opaque call (no
         # decomposition: it beats Inductor's loop); everything around it is traced away. A state
         # left on the module at the end of a compiled region is a graph output, and if it requires
-        # grad AOTAutograd gives its backward a zero gradient of v_seq's size (docs/compile.md).
+        # grad AOTAutograd gives the backward a zero gradient of its size: [T, ...] for v_seq, one
+        # step for v, which the operator returns as a tensor of its own (docs/compile.md).
         op_name, params, kwargs = native_surrogate(self.surrogate_function)
         op = getattr(torch.ops.surrogate_ext, op_name + "_multistep_node")
         if isinstance(self.v, Tensor):
@@ -157,23 +170,26 @@ class _MultiStepNode(nn.Module):
         else:  # contiguous whatever x_seq's strides: the operator would copy a strided v_init
             v_init = x_seq.new_full(x_seq.shape[1:], self.v)
         neuron, tau, k, decay_input = self._native_charge()
-        spike_seq, v_seq = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
-                              self.v_reset, self.detach_reset, *params, **kwargs)
-        self.v_seq = v_seq
-        self.v = v_seq[-1]
+        spike_seq, v_seq, v = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
+                                 self.v_reset, self.detach_reset, *params, **kwargs)
+        self.v_seq = v_seq if self.store_v_seq else None
+        self.v = v
         return spike_seq
 
     def extra_repr(self) -> str:
         return (f"v_threshold={self.v_threshold}, v_reset={self.v_reset}, "
-                f"detach_reset={self.detach_reset}, backend={self.backend}")
+                f"detach_reset={self.detach_reset}, backend={self.backend}"
+                + ("" if self.store_v_seq else ", store_v_seq=False"))
 
 
 class MultiStepIFNode(_MultiStepNode):
     """Integrate-and-fire: H[t] = V[t-1] + X[t]."""
 
     def __init__(self, v_threshold: float = 1., v_reset: Optional[float] = 0.,
-                 surrogate_function=None, detach_reset: bool = False, backend: str = 'torch'):
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend)
+                 surrogate_function=None, detach_reset: bool = False, backend: str = 'torch',
+                 *, store_v_seq: bool = True):
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend,
+                         store_v_seq=store_v_seq)
 
     def neuronal_charge(self, v, x):
         return v + x
@@ -189,13 +205,14 @@ class MultiStepLIFNode(_MultiStepNode):
 
     def __init__(self, tau: float = 2., decay_input: bool = True, v_threshold: float = 1.,
                  v_reset: Optional[float] = 0., surrogate_function=None,
-                 detach_reset: bool = False, backend: str = 'torch'):
+                 detach_reset: bool = False, backend: str = 'torch', *, store_v_seq: bool = True):
         tau = _check_real("tau", tau)
         if not tau > 1:
             raise ValueError(f"tau must be > 1, got {tau:g}")
         self.tau = tau
         self.decay_input = bool(decay_input)
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend)
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend,
+                         store_v_seq=store_v_seq)
 
     def neuronal_charge(self, v, x):
         # SpikingJelly 0.0.0.0.14's expressions, in its order (the native op evaluates the same)
@@ -221,12 +238,13 @@ class MultiStepParametricLIFNode(_MultiStepNode):
 
     def __init__(self, init_tau: float = 2., decay_input: bool = True, v_threshold: float = 1.,
                  v_reset: Optional[float] = 0., surrogate_function=None,
-                 detach_reset: bool = False, backend: str = 'torch'):
+                 detach_reset: bool = False, backend: str = 'torch', *, store_v_seq: bool = True):
         init_tau = _check_real("init_tau", init_tau)
         if not init_tau > 1:
             raise ValueError(f"init_tau must be > 1, got {init_tau:g}")
         self.decay_input = bool(decay_input)
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend)
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend,
+                         store_v_seq=store_v_seq)
         self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.)))
 
     def neuronal_charge(self, v, x):

@@ -36,6 +36,7 @@ VALID_ARGUMENTS = {
     "x_seq": lambda: torch.randn(SEQUENCE_SHAPE),
     "grad_spike_seq": lambda: torch.randn(SEQUENCE_SHAPE),
     "grad_v_seq": lambda: torch.randn(SEQUENCE_SHAPE),
+    "grad_v": lambda: torch.randn(STEP_SHAPE),
     "v_seq": lambda: torch.randn(SEQUENCE_SHAPE),
     "v_init": lambda: torch.zeros(STEP_SHAPE),
     "plif_k": lambda: torch.tensor(0.4),

@@ -426,6 +426,37 @@ def test_fused_neurons_compile_as_operator_calls(device):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("store_v_seq", [True, False])
+def test_state_left_on_the_module_costs_only_its_own_gradient(store_v_seq):
+    """A fused neuron compiled with its state left on the module: the compiled backward takes a
+    gradient (a tangent) for every output that requires grad. With store_v_seq=False that is the
+    spikes' [T, ...] and v's one step; with v_seq kept, one [T, ...] more, which AOTAutograd fills
+    with zeros when the loss does not use v_seq (docs/compile.md). Gradients equal eager's."""
+    from torch._dynamo.backends.common import aot_autograd
+    tangents = []
+
+    def backward_compiler(gm, example_inputs):
+        tangents.extend(tuple(n.meta["val"].shape) for n in gm.graph.nodes
+                        if n.op == "placeholder" and n.name.startswith("tangents"))
+        return gm.forward
+
+    torch._dynamo.reset()
+    node = neuron.MultiStepLIFNode(surrogate_function=surrogate_ext.ATan(), backend="native",
+                                   store_v_seq=store_v_seq)
+
+    def f(x):
+        node.reset()
+        return node(x)
+
+    x = (torch.randn(5, 3, 4) + 0.5).requires_grad_(True)
+    (eager,) = torch.autograd.grad((f(x) * x).sum(), x)
+    backend = aot_autograd(fw_compiler=lambda gm, _: gm.forward, bw_compiler=backward_compiler)
+    (compiled,) = torch.autograd.grad((torch.compile(f, fullgraph=True, backend=backend)(x) * x).sum(), x)
+    torch.testing.assert_close(compiled, eager)
+    expected = [(5, 3, 4), (3, 4)] + ([(5, 3, 4)] if store_v_seq else [])
+    assert sorted(tangents) == sorted(expected)
+
+
 # --- The other routes keep the operators -------------------------------------------------------
 
 def _every_elementwise_call(x, g):

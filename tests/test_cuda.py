@@ -51,10 +51,11 @@ def test_cuda_multistep_matches_cpu(entry, neuron, v_reset, decay_input, dtype):
     def run(device):
         kk = None if k is None else k.to(device)
         args = config[:2] + (kk,) + config[2:]
-        s, v = forward(x.to(device), v0.to(device), *args, *entry.example_params)
+        s, v_seq, v = forward(x.to(device), v0.to(device), *args, *entry.example_params)
         g = torch.linspace(-1, 1, x.numel(), dtype=dtype).view_as(x).to(device)
-        grads = backward(g, g.flip(0), x.to(device), v0.to(device), v, *args, *entry.example_params)
-        return [t.cpu() for t in (s, v) + tuple(grads)]
+        grads = backward(g, g.flip(0), g[0], x.to(device), v0.to(device), v_seq, *args,
+                         *entry.example_params)
+        return [t.cpu() for t in (s, v_seq, v) + tuple(grads)]
 
     cpu, cuda = run("cpu"), run("cuda")
     close = dict(rtol=1e-5, atol=1e-5) if dtype in (torch.float32, torch.float64) else dict(rtol=2e-2, atol=2e-2)

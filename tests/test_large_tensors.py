@@ -110,14 +110,14 @@ def check_neuron(steps, n, dtype=torch.float16, device="cpu", ops=None):
     v_init = fill_pattern(torch.empty(n, dtype=dtype, device=device), seed=2)
     cols = torch.tensor(_columns(n), device=device)
     x_cols, v_cols = x_seq[:, cols].contiguous(), v_init[cols].contiguous()
-    spikes_cols, v_seq_cols = forward(x_cols, v_cols, *config)
-    spikes, v_seq = forward(x_seq, v_init, *config)
+    spikes_cols, v_seq_cols, _ = forward(x_cols, v_cols, *config)
+    spikes, v_seq, _ = forward(x_seq, v_init, *config)
     assert torch.equal(spikes[:, cols], spikes_cols), "spikes"
     assert torch.equal(v_seq[:, cols], v_seq_cols), "v_seq"
     assert bool(spikes[-1].any()) and bool((spikes[-1] == 0).any()), "the last step should have both"
     del spikes
-    grad_x, grad_v_init, _ = backward(x_seq, None, x_seq, v_init, v_seq, *config)
-    grad_x_cols, grad_v_cols, _ = backward(x_cols, None, x_cols, v_cols, v_seq_cols, *config)
+    grad_x, grad_v_init, _ = backward(x_seq, None, None, x_seq, v_init, v_seq, *config)
+    grad_x_cols, grad_v_cols, _ = backward(x_cols, None, None, x_cols, v_cols, v_seq_cols, *config)
     exact = dict(rtol=0, atol=0) if dtype in (torch.float16, torch.bfloat16) else dict(rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad_x[:, cols], grad_x_cols, **exact, msg="grad_x_seq")
     torch.testing.assert_close(grad_v_init[cols], grad_v_cols, **exact, msg="grad_v_init")

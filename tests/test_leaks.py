@@ -76,8 +76,8 @@ def test_fused_neuron_forward_backward_keeps_rss_flat():
     def step():
         fn, arguments, params = cases[state["i"] % len(cases)]
         state["i"] += 1
-        spikes, v_seq = fn(x_seq, v_init, *arguments, *params)
-        torch.autograd.backward([spikes, v_seq], [grad, grad])
+        spikes, v_seq, v = fn(x_seq, v_init, *arguments, *params)
+        torch.autograd.backward([spikes, v_seq, v], [grad, grad, grad[0]])
         x_seq.grad = v_init.grad = k.grad = None
 
     growth = rss_growth(step)
@@ -117,8 +117,8 @@ def test_fused_neuron_saved_tensors_are_freed_after_backward(entry, kind):
     x_seq, x_alive = _watched(x_leaf)
     v_init, v_alive = _watched(v_leaf)
     k, k_alive = _watched(k_leaf)
-    spikes, v_seq = getattr(ops, entry.op + "_multistep_node")(x_seq, v_init, *neuron_arguments(kind, k),
-                                                                *entry.example_params)
+    spikes, v_seq, _ = getattr(ops, entry.op + "_multistep_node")(x_seq, v_init, *neuron_arguments(kind, k),
+                                                                   *entry.example_params)
     del x_seq, v_init, k
     assert x_alive() is not None and v_alive() is not None
     (spikes.sum() + v_seq.square().sum()).backward()

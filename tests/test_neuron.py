@@ -104,8 +104,8 @@ def test_gradient_to_initial_v():
     k = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
 
     def f(x, v0, k):
-        s, v = ops.sigmoid_multistep_node(x, v0, "plif", 1.0, k, True, 1.0, None, False, 4.0)
-        return s.sum() + (v * v).sum()
+        s, v_seq, v = ops.sigmoid_multistep_node(x, v0, "plif", 1.0, k, True, 1.0, None, False, 4.0)
+        return s.sum() + (v_seq * v_seq).sum() + (3 * v).sum()
 
     # the spike's surrogate gradient is not the step's derivative, so compare with the torch
     # backend's autograd rather than finite differences: same formula, hand-written gradient
@@ -116,7 +116,7 @@ def test_gradient_to_initial_v():
     v0_ref = v0.detach().clone().requires_grad_(True)
     net.v = v0_ref
     spikes = net(x)
-    (spikes.sum() + (net.v_seq * net.v_seq).sum()).backward()
+    (spikes.sum() + (net.v_seq * net.v_seq).sum() + (3 * net.v).sum()).backward()
     f(x, v0, k).backward()
     torch.testing.assert_close(v0.grad, v0_ref.grad)
     # k = sigmoid(w): dL/dw = dL/dk * k (1 - k)
@@ -186,12 +186,61 @@ def test_reset_and_state():
     assert soft.v == 0.
 
 
+NEURON_CLASSES = [neuron.MultiStepIFNode, neuron.MultiStepLIFNode, neuron.MultiStepParametricLIFNode]
+
+
+@pytest.mark.parametrize("backend", ["torch", "native"])
+@pytest.mark.parametrize("cls", NEURON_CLASSES, ids=lambda c: c.__name__)
+def test_store_v_seq_false_keeps_only_v(cls, backend):
+    """store_v_seq=False leaves v_seq None; the spikes, v and every gradient (through v carried into
+    a second call, and through a loss on the last v) equal those of store_v_seq=True, bit for bit."""
+    x = _inputs(torch.float64)
+    results = []
+    for store in (True, False):
+        net = cls(surrogate_function=surrogate_ext.ATan(), backend=backend, store_v_seq=store).double()
+        xx = x.clone().requires_grad_(True)
+        first, second = xx.chunk(2)
+        spikes = [net(first)]
+        assert (net.v_seq is not None) == store
+        spikes = torch.cat(spikes + [net(second)])
+        weights = torch.linspace(-1, 2, spikes.numel(), dtype=x.dtype).view_as(spikes)
+        ((spikes * weights).sum() + net.v.square().sum()).backward()
+        results.append([spikes.detach(), net.v.detach(), xx.grad] + [p.grad for p in net.parameters()])
+        assert ("store_v_seq=False" in repr(net)) != store
+    assert xx.grad.abs().sum() > 0
+    for kept, dropped in zip(*results):
+        assert torch.equal(kept, dropped)
+
+
+@pytest.mark.parametrize("steps", [3, 0])
+def test_operator_v_output_is_the_last_state(steps):
+    """The operator's v is v_seq[T-1] (v_init when T = 0) in a tensor of its own, and a gradient of v
+    enters the backward as grad_v: the same as that gradient on v_seq's last row."""
+    ops = torch.ops.surrogate_ext
+    x = _inputs(torch.float64, shape=(steps, 5))
+    v0 = torch.randn(5, dtype=torch.float64)
+    _, v_seq, v = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
+    assert torch.equal(v, v_seq[-1] if steps else v0) and v.data_ptr() not in (v_seq.data_ptr(), v0.data_ptr())
+    tail = ("lif", 2.0, None, True, 1.0, 0.0, False, 2.0)
+    g_spike, g_v = torch.randn_like(x), torch.randn_like(v0)
+    by_v = ops.atan_multistep_node_backward(g_spike, None, g_v, x, v0, v_seq, *tail)
+    if not steps:  # v is v_init
+        assert torch.equal(by_v[1], g_v)
+        return
+    g_v_seq = torch.zeros_like(x)
+    g_v_seq[-1] = g_v
+    by_v_seq = ops.atan_multistep_node_backward(g_spike, g_v_seq, None, x, v0, v_seq, *tail)
+    for a, b in zip(by_v[:2], by_v_seq[:2]):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("build,match", [
     (lambda: neuron.MultiStepLIFNode(backend="cupy"), "backend"),
     (lambda: neuron.MultiStepLIFNode(tau=1.0), "tau must be > 1"),
     (lambda: neuron.MultiStepParametricLIFNode(init_tau=0.5), "init_tau must be > 1"),
     (lambda: neuron.MultiStepIFNode(v_threshold=float("nan")), "v_threshold"),
     (lambda: neuron.MultiStepIFNode(v_reset="0"), "v_reset"),
+    (lambda: neuron.MultiStepLIFNode(store_v_seq=1), "store_v_seq must be a bool"),
     (lambda: neuron.MultiStepIFNode(surrogate_function=torch.nn.Sigmoid(), backend="native"),
      "surrogate_function"),
     (lambda: neuron.MultiStepIFNode(surrogate_function=surrogate_ext.ATan(spiking=False),
@@ -236,26 +285,31 @@ def test_bad_operator_arguments(over, x_shape, v_shape, error, match):
 def test_bad_backward_arguments():
     ops = torch.ops.surrogate_ext
     x, v0 = torch.randn(3, 4), torch.zeros(4)
-    s, v = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
+    _, v, _ = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
     tail = ("lif", 2.0, None, True, 1.0, 0.0, False, 2.0)
     with pytest.raises(ValueError, match="grad_spike_seq must have shape"):
-        ops.atan_multistep_node_backward(torch.ones(2, 4), None, x, v0, v, *tail)
+        ops.atan_multistep_node_backward(torch.ones(2, 4), None, None, x, v0, v, *tail)
     with pytest.raises(TypeError, match="grad_v_seq must have dtype"):
         ops.atan_multistep_node_backward(torch.ones(3, 4), torch.ones(3, 4, dtype=torch.float64),
+                                         None, x, v0, v, *tail)
+    with pytest.raises(ValueError, match=r"grad_v must have shape \[4\]"):
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, torch.ones(3, 4), x, v0, v, *tail)
+    with pytest.raises(TypeError, match="grad_v must have dtype"):
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, torch.ones(4, dtype=torch.float64),
                                          x, v0, v, *tail)
     with pytest.raises(ValueError, match="v_seq must have shape"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, x, v0, v[:2], *tail)
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, None, x, v0, v[:2], *tail)
     with pytest.raises(ValueError, match="v_init must have the shape of one step of x_seq"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, x, v0[:3], v, *tail)
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, None, x, v0[:3], v, *tail)
     with pytest.raises(ValueError, match="k must be a one-element tensor"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, x, v0, v, "plif", 1.0,
+        ops.atan_multistep_node_backward(torch.ones(3, 4), None, None, x, v0, v, "plif", 1.0,
                                          None, True, 1.0, 0.0, False, 2.0)
 
 
 def test_double_backward_is_refused():
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    s, v = torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, torch.zeros(4, dtype=torch.float64)), 2.0)
-    (gx,) = torch.autograd.grad(s.sum() + v.sum(), x, create_graph=True)
+    s, v_seq, _ = torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, torch.zeros(4, dtype=torch.float64)), 2.0)
+    (gx,) = torch.autograd.grad(s.sum() + v_seq.sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="double backward is not supported"):
         gx.sum().backward()
 
@@ -281,10 +335,11 @@ def test_opcheck_backward():
     ops = torch.ops.surrogate_ext
     x, v0 = torch.randn(4, 6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
     k = torch.tensor(0.3, dtype=torch.float64)
-    s, v = ops.erf_multistep_node(*_op_args(x, v0, neuron="plif", k=k), 2.0)
-    args = (torch.randn_like(x), torch.randn_like(x), x, v0, v, "plif", 1.0, k, True, 1.0,
-            0.0, False, 2.0)
-    torch.library.opcheck(ops.erf_multistep_node_backward, args)
+    _, v_seq, _ = ops.erf_multistep_node(*_op_args(x, v0, neuron="plif", k=k), 2.0)
+    for grad_v in (torch.randn_like(v0), None):
+        args = (torch.randn_like(x), torch.randn_like(x), grad_v, x, v0, v_seq, "plif", 1.0, k, True,
+                1.0, 0.0, False, 2.0)
+        torch.library.opcheck(ops.erf_multistep_node_backward, args)
 
 
 class _Net(torch.nn.Module):

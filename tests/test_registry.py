@@ -68,7 +68,7 @@ def test_neuron_schema_ends_with_the_surrogate_params(entry, suffix):
         "strict": False, "grad_scale": 1.0}
     for a, p in zip(params, entry.params):
         assert str(a.type) == SCHEMA_TYPES[p.type] and a.default_value == p.default
-    returns = ["spike_seq", "v_seq"] if suffix == "_multistep_node" else ["grad_x_seq", "grad_v_init", "grad_plif_k"]
+    returns = ["spike_seq", "v_seq", "v"] if suffix == "_multistep_node" else ["grad_x_seq", "grad_v_init", "grad_plif_k"]
     assert [r.name for r in schema.returns] == returns
 
 

@@ -36,14 +36,15 @@ def neuron_arguments(kind, k):
 
 def neuron_forward_backward(entry, kind, x_seq, v_init, grad_spike, grad_v, params=None):
     """entry's fused neuron of kind ('if', 'lif', 'plif') on x_seq from v_init, and the gradients
-    of sum(grad_spike * spikes + grad_v * v_seq) with respect to x_seq, v_init and (PLIF) k."""
+    of sum(grad_spike * spikes + grad_v * v_seq + grad_v[0] * v) (v: the last step's state, an
+    output of its own) with respect to x_seq, v_init and (PLIF) k."""
     params = entry.example_params if params is None else params
     x = x_seq.detach().requires_grad_(True)
     v0 = v_init.detach().requires_grad_(True)
     k = torch.tensor(0.4, dtype=x_seq.dtype, requires_grad=True)
-    spikes, v_seq = getattr(ops, entry.op + "_multistep_node")(x, v0, *neuron_arguments(kind, k), *params)
-    torch.autograd.backward([spikes, v_seq], [grad_spike, grad_v])
-    results = {"spikes": spikes.detach(), "v_seq": v_seq.detach(), "grad_x_seq": x.grad,
+    spikes, v_seq, v = getattr(ops, entry.op + "_multistep_node")(x, v0, *neuron_arguments(kind, k), *params)
+    torch.autograd.backward([spikes, v_seq, v], [grad_spike, grad_v, grad_v[0]])
+    results = {"spikes": spikes.detach(), "v_seq": v_seq.detach(), "v": v.detach(), "grad_x_seq": x.grad,
                "grad_v_init": v0.grad}
     if kind == "plif":
         results["grad_k"] = k.grad

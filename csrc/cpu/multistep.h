@@ -90,6 +90,7 @@ void forward_rows(const ForwardArgs<scalar_t, T> a, int64_t first, int64_t lanes
   for (int64_t t = 0; t < a.steps; ++t) {
     for (int64_t j = 0; j < lanes; ++j) forward_cell(a, t, first + j * w, v[j]);
   }
+  for (int64_t j = 0; j < lanes; ++j) Lane<V>::store(a.v + first + j * w, v[j]);
 }
 
 template <class V, class S, class scalar_t, class T>
@@ -98,7 +99,10 @@ void backward_rows(const BackwardArgs<scalar_t, T> a, const S surrogate, int64_t
   using L = Lane<V>;
   constexpr int64_t w = width<V>();
   V carry[kBlock / w], grad_k[kBlock / w];
-  for (int64_t j = 0; j < lanes; ++j) carry[j] = grad_k[j] = V(0);
+  for (int64_t j = 0; j < lanes; ++j) {
+    carry[j] = initial_carry<V>(a, first + j * w);
+    grad_k[j] = V(0);
+  }
   for (int64_t t = a.steps - 1; t >= 0; --t) {
     for (int64_t j = 0; j < lanes; ++j) backward_cell(a, surrogate, t, first + j * w, carry[j], grad_k[j]);
   }

@@ -14,13 +14,14 @@ __global__ void multistep_forward_kernel(const ForwardArgs<scalar_t, T> a) {
   grid_stride<scalar_t>(a.N, [&](int64_t n) {
     T v = Lane<T>::load(a.v_init + n);
     for (int64_t t = 0; t < a.steps; ++t) forward_cell(a, t, n, v);
+    Lane<T>::store(a.v + n, v);
   });
 }
 
 template <class scalar_t, class T, class S>
 __global__ void multistep_backward_kernel(const BackwardArgs<scalar_t, T> a, const S surrogate) {
   grid_stride<scalar_t>(a.N, [&](int64_t n) {
-    T carry(0), grad_k(0);
+    T carry = initial_carry<T>(a, n), grad_k(0);
     for (int64_t t = a.steps - 1; t >= 0; --t) backward_cell(a, surrogate, t, n, carry, grad_k);
     Lane<T>::store(a.grad_v_init + n, carry);
     if (a.grad_k_partial != nullptr) a.grad_k_partial[n] = grad_k;

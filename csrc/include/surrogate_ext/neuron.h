@@ -122,7 +122,8 @@ C10_HOST_DEVICE V backward_step(const NeuronParams<T>& p, const S& surrogate, V 
   return dh;
 }
 
-// The tensors of one forward call: [T, N] contiguous, v_init [N].
+// The tensors of one forward call: [T, N] contiguous, v_init and v (the last step's potential,
+// a copy of v_seq[T-1] that the kernels store after the last step) [N].
 template <class scalar_t, class T>
 struct ForwardArgs {
   NeuronParams<T> p;
@@ -131,10 +132,14 @@ struct ForwardArgs {
   const scalar_t* v_init;
   scalar_t* spike_seq;
   scalar_t* v_seq;
+  scalar_t* v;
 };
 
-// The tensors of one backward call: [T, N] contiguous, v_init and grad_v_init [N].
-// grad_v_seq is null when no gradient reaches v_seq; grad_k_partial ([N], opmath type: each
+// The tensors of one backward call: [T, N] contiguous, v_init, grad_v and grad_v_init [N].
+// grad_v_seq is null when no gradient reaches v_seq, grad_v when none reaches the v output (a
+// gradient of v enters the recurrence as the carry of the last step, so a caller that needs only
+// the last state's gradient passes [N] values, not a [T, N] tensor of zeros with one row set);
+// grad_k_partial ([N], opmath type: each
 // neuron's sum of dh * dh/dk) is null when there is no k. dh_dx and dh_dv are p.dh_dx() and
 // p.dh_dv(), evaluated once per call rather than in every step of every lane.
 template <class scalar_t, class T>
@@ -144,6 +149,7 @@ struct BackwardArgs {
   int64_t steps, N;
   const scalar_t* grad_spike_seq;
   const scalar_t* grad_v_seq;
+  const scalar_t* grad_v;
   const scalar_t* x_seq;
   const scalar_t* v_init;
   const scalar_t* v_seq;
@@ -153,7 +159,8 @@ struct BackwardArgs {
 };
 
 // Step t of the lane at neuron n (a scalar, or a SIMD vector of neurons n ...): v holds v[t-1]
-// and becomes v[t]; s[t] and v[t] are stored. The kernels call it for t = 0 .. T-1.
+// and becomes v[t]; s[t] and v[t] are stored. The kernels call it for t = 0 .. T-1, then store v
+// as the v output.
 template <class V, class scalar_t, class T>
 C10_HOST_DEVICE void forward_cell(const ForwardArgs<scalar_t, T>& a, int64_t t, int64_t n, V& v) {
   using L = Lane<V>;
@@ -165,9 +172,16 @@ C10_HOST_DEVICE void forward_cell(const ForwardArgs<scalar_t, T>& a, int64_t t, 
   L::store(a.v_seq + i, v);
 }
 
+// The gradient reaching v[T-1] from the v output: the carry the backward starts from.
+template <class V, class scalar_t, class T>
+C10_HOST_DEVICE V initial_carry(const BackwardArgs<scalar_t, T>& a, int64_t n) {
+  return a.grad_v != nullptr ? Lane<V>::load(a.grad_v + n) : V(0);
+}
+
 // BPTT step t of the lane at neuron n: carry holds the gradient reaching v[t] from step t + 1
 // and becomes the one reaching v[t-1]; grad_k accumulates dh * dh/dk. grad_x[t] is stored. The
-// kernels call it for t = T-1 .. 0, then store carry as grad_v_init and grad_k as its partial sum.
+// kernels start from carry = initial_carry(), call it for t = T-1 .. 0, then store carry as
+// grad_v_init and grad_k as its partial sum.
 template <class V, class S, class scalar_t, class T>
 C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, T>& a, const S& surrogate,
                                    int64_t t, int64_t n, V& carry, V& grad_k) {

@@ -2,10 +2,13 @@
 // The fused multi-step neuron operators of one surrogate, for one backend, generated from the
 // table in surrogates.h (see neuron.h for the dynamics):
 //   op_multistep_node(x_seq, v_init, neuron, tau, plif_k, decay_input, v_threshold, v_reset,
-//                     detach_reset, p..., *, strict, grad_scale) -> (spike_seq, v_seq)
-//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, x_seq, v_init, v_seq, neuron, tau, plif_k,
-//                     decay_input, v_threshold, v_reset, detach_reset, p..., *, strict, grad_scale)
-//                     -> (grad_x_seq, grad_v_init, grad_plif_k)
+//                     detach_reset, p..., *, strict, grad_scale) -> (spike_seq, v_seq, v)
+//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, grad_v?, x_seq, v_init, v_seq, neuron,
+//                     tau, plif_k, decay_input, v_threshold, v_reset, detach_reset, p..., *, strict,
+//                     grad_scale) -> (grad_x_seq, grad_v_init, grad_plif_k)
+// v is the state after the last step: the values of v_seq[T-1] (v_init when T = 0) in a tensor of
+// its own, so that a caller keeping only the state (the modules with store_v_seq=False) gives the
+// backward an [N] gradient rather than a [T, N] one.
 // strict fires on h - v_threshold > 0; grad_scale multiplies the surrogate gradient.
 // neuron is "if", "lif" (uses tau) or "plif" (uses plif_k = sigmoid(w), a one-element tensor;
 // named so that no surrogate parameter (LeakyKReLU's k) can clash with it).
@@ -114,15 +117,16 @@ inline void check_sequence(const char* op, const at::Tensor& x_seq, const at::Te
               x_seq.device(), ", got ", v_init.device());
 }
 
-// A [T, ...] tensor that must match x_seq in shape, dtype and device.
-inline void check_like_sequence(const char* op, const char* name, const at::Tensor& t,
-                                const at::Tensor& x_seq) {
-  TORCH_CHECK_VALUE(t.sizes() == x_seq.sizes(), op, ": ", name, " must have shape ",
-                    x_seq.sizes(), ", got ", t.sizes());
-  TORCH_CHECK_TYPE(t.scalar_type() == x_seq.scalar_type(), op, ": ", name, " must have dtype ",
-                   x_seq.scalar_type(), ", got ", t.scalar_type());
-  TORCH_CHECK(t.device() == x_seq.device(), op, ": ", name, " must be on device ",
-              x_seq.device(), ", got ", t.device());
+// A tensor that must match `like` (x_seq for a [T, ...] one, v_init for one step) in shape, dtype
+// and device.
+inline void check_like(const char* op, const char* name, const at::Tensor& t,
+                       const at::Tensor& like) {
+  TORCH_CHECK_VALUE(t.sizes() == like.sizes(), op, ": ", name, " must have shape ", like.sizes(),
+                    ", got ", t.sizes());
+  TORCH_CHECK_TYPE(t.scalar_type() == like.scalar_type(), op, ": ", name, " must have dtype ",
+                   like.scalar_type(), ", got ", t.scalar_type());
+  TORCH_CHECK(t.device() == like.device(), op, ": ", name, " must be on device ", like.device(),
+              ", got ", t.device());
 }
 
 template <class T>
@@ -142,7 +146,6 @@ SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_DEFINE_NEURON_TAG)
 #undef SURROGATE_EXT_DEFINE_NEURON_TAG
 }  // namespace tags
 
-using TensorPair = std::tuple<at::Tensor, at::Tensor>;
 using TensorTriple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 template <class Backend, class Tag, class Args = ArgsOf<typename Tag::surrogate>>
@@ -156,7 +159,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   template <class T>
   using Scaled = typename ScaledBy<S>::template Functor<T>;
 
-  static TensorPair forward(const at::Tensor& x_in, const at::Tensor& v_in,
+  static TensorTriple forward(const at::Tensor& x_in, const at::Tensor& v_in,
                             c10::string_view neuron, double tau,
                             const c10::optional<at::Tensor>& k, bool decay_input,
                             double v_threshold, c10::optional<double> v_reset, bool detach_reset,
@@ -169,21 +172,23 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     const typename Backend::Guard guard(x_in.device());
     const at::Tensor x_seq = x_in.contiguous(), v_init = v_in.contiguous();
     at::Tensor spike_seq = Backend::new_sequence(x_seq), v_seq = Backend::new_sequence(x_seq);
+    at::Tensor v = at::empty(v_init.sizes(), v_init.options());
+    if (x_seq.size(0) == 0) v.copy_(v_init);
     if (x_seq.numel() > 0) {
       SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
         using opmath_t = at::opmath_type<scalar_t>;
         Backend::forward(ForwardArgs<scalar_t, opmath_t>{
             c.params<opmath_t>(), x_seq.size(0), v_init.numel(), x_seq.const_data_ptr<scalar_t>(),
             v_init.const_data_ptr<scalar_t>(), spike_seq.mutable_data_ptr<scalar_t>(),
-            v_seq.mutable_data_ptr<scalar_t>()});
+            v_seq.mutable_data_ptr<scalar_t>(), v.mutable_data_ptr<scalar_t>()});
       });
     }
-    return {spike_seq, v_seq};
+    return {spike_seq, v_seq, v};
   }
 
   static TensorTriple backward(const at::Tensor& grad_spike_in,
-                               const c10::optional<at::Tensor>& grad_v_in,
-                               const at::Tensor& x_in, const at::Tensor& v_init_in,
+                               const c10::optional<at::Tensor>& grad_v_seq_in,
+                               const c10::optional<at::Tensor>& grad_v_in, const at::Tensor& x_in, const at::Tensor& v_init_in,
                                const at::Tensor& v_seq_in, c10::string_view neuron, double tau,
                                const c10::optional<at::Tensor>& k, bool decay_input,
                                double v_threshold, c10::optional<double> v_reset,
@@ -191,10 +196,12 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     S<float>::check(Surrogate::name, a...);
     check_finite(Surrogate::name, "grad_scale", grad_scale);
     check_sequence(Tag::backward, x_in, v_init_in);
-    check_like_sequence(Tag::backward, "grad_spike_seq", grad_spike_in, x_in);
-    check_like_sequence(Tag::backward, "v_seq", v_seq_in, x_in);
+    check_like(Tag::backward, "grad_spike_seq", grad_spike_in, x_in);
+    check_like(Tag::backward, "v_seq", v_seq_in, x_in);
+    const bool has_grad_v_seq = grad_v_seq_in.has_value() && grad_v_seq_in->defined();
+    if (has_grad_v_seq) check_like(Tag::backward, "grad_v_seq", *grad_v_seq_in, x_in);
     const bool has_grad_v = grad_v_in.has_value() && grad_v_in->defined();
-    if (has_grad_v) check_like_sequence(Tag::backward, "grad_v_seq", *grad_v_in, x_in);
+    if (has_grad_v) check_like(Tag::backward, "grad_v", *grad_v_in, v_init_in);
     const NeuronConfig c = make_neuron_config(Tag::backward, neuron, tau, k, decay_input,
                                               v_threshold, v_reset, detach_reset, strict);
     const bool k_grad = c.kind == NeuronKind::PLIF;
@@ -202,7 +209,8 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     const typename Backend::Guard guard(x_in.device());
     const at::Tensor grad_spike_seq = grad_spike_in.contiguous(), x_seq = x_in.contiguous(),
                      v_init = v_init_in.contiguous(), v_seq = v_seq_in.contiguous();
-    const at::Tensor grad_v_seq = has_grad_v ? grad_v_in->contiguous() : at::Tensor();
+    const at::Tensor grad_v_seq = has_grad_v_seq ? grad_v_seq_in->contiguous() : at::Tensor();
+    const at::Tensor grad_v = has_grad_v ? grad_v_in->contiguous() : at::Tensor();
     at::Tensor grad_x_seq = Backend::new_sequence(x_seq);
     at::Tensor grad_v_init = at::empty(v_init.sizes(), v_init.options());
     at::Tensor grad_k_partial;
@@ -211,7 +219,13 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
       grad_k_partial = at::zeros(v_init.sizes(), x_seq.options().dtype(opmath_dtype));
     }
     const int64_t steps = x_seq.size(0), N = v_init.numel();
-    if (N > 0 && steps == 0) grad_v_init.zero_();
+    if (N > 0 && steps == 0) {
+      if (has_grad_v) {
+        grad_v_init.copy_(grad_v);
+      } else {
+        grad_v_init.zero_();
+      }
+    }
     if (N > 0 && steps > 0) {
       SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
         using opmath_t = at::opmath_type<scalar_t>;
@@ -219,7 +233,8 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
         Backend::backward(
             BackwardArgs<scalar_t, opmath_t>{
                 p, p.dh_dx(), p.dh_dv(), steps, N, grad_spike_seq.const_data_ptr<scalar_t>(),
-                ptr_or_null<scalar_t>(grad_v_seq), x_seq.const_data_ptr<scalar_t>(),
+                ptr_or_null<scalar_t>(grad_v_seq), ptr_or_null<scalar_t>(grad_v),
+                x_seq.const_data_ptr<scalar_t>(),
                 v_init.const_data_ptr<scalar_t>(), v_seq.const_data_ptr<scalar_t>(),
                 grad_x_seq.mutable_data_ptr<scalar_t>(), grad_v_init.mutable_data_ptr<scalar_t>(),
                 k_grad ? grad_k_partial.mutable_data_ptr<opmath_t>() : nullptr},
