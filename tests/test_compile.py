@@ -352,14 +352,28 @@ def test_inductor_fuses_every_elementwise_operator(device):
         assert len(kernels) == 1, f"expected one fused kernel, got {kernels}"
 
 
+def _kernels_with_ours_and_reference(function_of, *inputs):
+    """The C++ kernels Inductor generates for function_of(modules)(*inputs) and its backward, with
+    our spiking module of every row, then with the pure-PyTorch module of surrogate_ext.reference."""
+    from surrogate_ext import reference
+
+    kernels = []
+    for namespace in (surrogate_ext, reference):
+        modules = [make_module(e, DEFAULT_PARAMS[e.op]) if namespace is surrogate_ext
+                   else getattr(reference, e.cls)(*DEFAULT_PARAMS[e.op]) for e in ENTRIES]
+        f = torch.compile(function_of(modules), fullgraph=True)
+        _, codes = compiled_code(lambda: f(*inputs).sum().backward())
+        kernels.append([re.findall(r"cpp_pybinding\(\[.*?\], r?'''(.*?)'''", c, re.S) for c in codes])
+    assert kernels[0] and all(kernels[0]), "no C++ kernel found in the generated code"
+    return kernels
+
+
 def test_compiled_spiking_operators_give_the_reference_kernels():
     """Compiled, our spiking modules generate the very kernels that the pure-PyTorch modules of
     surrogate_ext.reference generate, forward and backward, every row: the decompositions are
     those formulas, so under Inductor ours cost what plain PyTorch costs. (In primitive mode the
     kernels differ: the reference backward is autograd of g, ours the closed-form derivative. On
     CPU only: Triton kernels carry names derived from the operators.)"""
-    from surrogate_ext import reference
-
     def expression(modules):
         def f(v, w):
             total = 0
@@ -368,16 +382,22 @@ def test_compiled_spiking_operators_give_the_reference_kernels():
             return total
         return f
 
-    kernels = []
-    for namespace in (surrogate_ext, reference):
-        modules = [make_module(e, DEFAULT_PARAMS[e.op]) if namespace is surrogate_ext
-                   else getattr(reference, e.cls)(*DEFAULT_PARAMS[e.op]) for e in ENTRIES]
-        v, w = torch.randn(256, requires_grad=True), torch.randn(256, requires_grad=True)
-        f = torch.compile(expression(modules), fullgraph=True)
-        _, codes = compiled_code(lambda: f(v, w).sum().backward())
-        kernels.append([re.findall(r"cpp_pybinding\(\[.*?\], r?'''(.*?)'''", c, re.S) for c in codes])
-    assert kernels[0] and all(kernels[0]), "no C++ kernel found in the generated code"
-    assert kernels[0] == kernels[1]
+    v, w = torch.randn(256, requires_grad=True), torch.randn(256, requires_grad=True)
+    ours, pure = _kernels_with_ours_and_reference(expression, v, w)
+    assert ours == pure
+
+
+def test_compiled_lif_loop_gives_the_reference_kernels():
+    """bench_compile's case (b), the hand-written LIF loop calling a surrogate module each step,
+    every row in one function (T = 2): compiled with our modules it generates the very kernels it
+    generates with the pure-PyTorch modules, forward and backward, so the bench's ratio compiled
+    ours / compiled reference measures the machine's noise around 1.0."""
+    from surrogate_ext.bench_compile import lif_loop
+
+    x = (torch.randn(2, 256) + 0.5).requires_grad_(True)
+    ours, pure = _kernels_with_ours_and_reference(
+        lambda modules: lambda x: sum(lif_loop(sg, x) for sg in modules), x)
+    assert ours == pure
 
 
 class _Neurons(torch.nn.Module):
@@ -429,15 +449,22 @@ def test_fused_neurons_compile_as_operator_calls(device):
 @pytest.mark.parametrize("store_v_seq", [True, False])
 def test_state_left_on_the_module_costs_only_its_own_gradient(store_v_seq):
     """A fused neuron compiled with its state left on the module: the compiled backward takes a
-    gradient (a tangent) for every output that requires grad. With store_v_seq=False that is the
-    spikes' [T, ...] and v's one step; with v_seq kept, one [T, ...] more, which AOTAutograd fills
-    with zeros when the loss does not use v_seq (docs/compile.md). Gradients equal eager's."""
+    gradient (a tangent) for every output that requires grad, and hands it to the fused backward.
+    With store_v_seq=False that is the spikes' [T, ...] and v's one step, given as grad_v with no
+    grad_v_seq; with v_seq kept, also a [T, ...] grad_v_seq, which AOTAutograd fills with zeros when
+    the loss does not use v_seq (docs/compile.md). Gradients equal eager's."""
     from torch._dynamo.backends.common import aot_autograd
-    tangents = []
+    tangents, calls = [], []
+
+    def shape(arg):
+        return None if arg is None else tuple(arg.meta["val"].shape)
 
     def backward_compiler(gm, example_inputs):
-        tangents.extend(tuple(n.meta["val"].shape) for n in gm.graph.nodes
-                        if n.op == "placeholder" and n.name.startswith("tangents"))
+        for n in gm.graph.nodes:
+            if n.op == "placeholder" and n.name.startswith("tangents"):
+                tangents.append(shape(n))
+            if n.op == "call_function" and "multistep_node_backward" in str(n.target):
+                calls.append((shape(n.args[1]), shape(n.args[2])))  # grad_v_seq, grad_v
         return gm.forward
 
     torch._dynamo.reset()
@@ -453,8 +480,8 @@ def test_state_left_on_the_module_costs_only_its_own_gradient(store_v_seq):
     backend = aot_autograd(fw_compiler=lambda gm, _: gm.forward, bw_compiler=backward_compiler)
     (compiled,) = torch.autograd.grad((torch.compile(f, fullgraph=True, backend=backend)(x) * x).sum(), x)
     torch.testing.assert_close(compiled, eager)
-    expected = [(5, 3, 4), (3, 4)] + ([(5, 3, 4)] if store_v_seq else [])
-    assert sorted(tangents) == sorted(expected)
+    assert sorted(tangents) == sorted([(5, 3, 4), (3, 4)] + ([(5, 3, 4)] if store_v_seq else []))
+    assert calls == [((5, 3, 4) if store_v_seq else None, (3, 4))]
 
 
 # --- The other routes keep the operators -------------------------------------------------------
