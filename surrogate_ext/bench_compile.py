@@ -134,7 +134,7 @@ def surrogate_variants(case, entry, n, steps, dtype, device):
 
 
 def neuron_variants(kind, entry, n, steps, dtype, device):
-    """{variant: callable} of case (c): one fused neuron, eager and compiled two ways."""
+    """{variant: callable} of case (c): one fused neuron, eager and compiled three ways."""
     gen = torch.Generator().manual_seed(0)
     x = (torch.randn(steps, n, generator=gen) + 0.5).to(dtype).to(device).requires_grad_(True)
     grad = torch.randn(steps, n, generator=gen).to(dtype).to(device)

@@ -14,7 +14,7 @@ def test_bench_compile_writes_json(tmp_path, capsys):
     for case in ("a", "b"):
         assert set(rows[case, None]["seconds"]) == {"eager ours", "compiled reference", "compiled ours"}
         assert set(rows[case, None]["compile_seconds"]) == {"compiled reference", "compiled ours"}
-    assert set(rows["c", "lif"]["seconds"]) == {"eager", "compiled, state kept",
+    assert set(rows["c", "lif"]["seconds"]) == {"eager", "compiled, state kept", "compiled, v only",
                                                  "compiled, reset inside"}
     for r in data["results"]:
         assert all(v > 0 for v in r["seconds"].values())
