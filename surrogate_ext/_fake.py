@@ -115,7 +115,8 @@ def _register_multistep(entry: registry.Surrogate) -> None:
         _check_sequence(forward, x_seq, v_init)
         _check_neuron(forward, neuron, tau, k)
         _check_threshold_and_reset(forward, v_threshold, v_reset)
-        return x_seq.new_empty(x_seq.shape), x_seq.new_empty(x_seq.shape), v_init.new_empty(v_init.shape)
+        spike_seq, v_seq, v = (t.new_empty(t.shape) for t in (x_seq, x_seq, v_init))
+        return spike_seq, v_seq, v
 
     def backward_fake(grad_spike_seq, grad_v_seq, grad_v, x_seq, v_init, v_seq, neuron, tau, k,
                       decay_input, v_threshold, v_reset, detach_reset, *params, strict=False,

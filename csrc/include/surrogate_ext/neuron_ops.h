@@ -3,9 +3,9 @@
 // table in surrogates.h (see neuron.h for the dynamics):
 //   op_multistep_node(x_seq, v_init, neuron, tau, plif_k, decay_input, v_threshold, v_reset,
 //                     detach_reset, p..., *, strict, grad_scale) -> (spike_seq, v_seq, v)
-//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, grad_v?, x_seq, v_init, v_seq, neuron,
-//                     tau, plif_k, decay_input, v_threshold, v_reset, detach_reset, p..., *, strict,
-//                     grad_scale) -> (grad_x_seq, grad_v_init, grad_plif_k)
+//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, grad_v?, x_seq, v_init, v_seq,
+//                     neuron, tau, plif_k, decay_input, v_threshold, v_reset, detach_reset, p...,
+//                     *, strict, grad_scale) -> (grad_x_seq, grad_v_init, grad_plif_k)
 // v is the state after the last step: the values of v_seq[T-1] (v_init when T = 0) in a tensor of
 // its own, so that a caller keeping only the state (the modules with store_v_seq=False) gives the
 // backward an [N] gradient rather than a [T, N] one.
@@ -160,10 +160,10 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   using Scaled = typename ScaledBy<S>::template Functor<T>;
 
   static TensorTriple forward(const at::Tensor& x_in, const at::Tensor& v_in,
-                            c10::string_view neuron, double tau,
-                            const c10::optional<at::Tensor>& k, bool decay_input,
-                            double v_threshold, c10::optional<double> v_reset, bool detach_reset,
-                            A... a, bool strict, double grad_scale) {
+                              c10::string_view neuron, double tau,
+                              const c10::optional<at::Tensor>& k, bool decay_input,
+                              double v_threshold, c10::optional<double> v_reset, bool detach_reset,
+                              A... a, bool strict, double grad_scale) {
     S<float>::check(Surrogate::name, a...);
     check_finite(Surrogate::name, "grad_scale", grad_scale);
     check_sequence(Tag::forward, x_in, v_in);
@@ -173,8 +173,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     const at::Tensor x_seq = x_in.contiguous(), v_init = v_in.contiguous();
     at::Tensor spike_seq = Backend::new_sequence(x_seq), v_seq = Backend::new_sequence(x_seq);
     at::Tensor v = at::empty(v_init.sizes(), v_init.options());
-    if (x_seq.size(0) == 0) v.copy_(v_init);
-    if (x_seq.numel() > 0) {
+    if (v_init.numel() > 0) {  // T = 0 too: the kernels then store v_init as v
       SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
         using opmath_t = at::opmath_type<scalar_t>;
         Backend::forward(ForwardArgs<scalar_t, opmath_t>{
@@ -188,7 +187,8 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
 
   static TensorTriple backward(const at::Tensor& grad_spike_in,
                                const c10::optional<at::Tensor>& grad_v_seq_in,
-                               const c10::optional<at::Tensor>& grad_v_in, const at::Tensor& x_in, const at::Tensor& v_init_in,
+                               const c10::optional<at::Tensor>& grad_v_in, const at::Tensor& x_in,
+                               const at::Tensor& v_init_in,
                                const at::Tensor& v_seq_in, c10::string_view neuron, double tau,
                                const c10::optional<at::Tensor>& k, bool decay_input,
                                double v_threshold, c10::optional<double> v_reset,
@@ -219,14 +219,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
       grad_k_partial = at::zeros(v_init.sizes(), x_seq.options().dtype(opmath_dtype));
     }
     const int64_t steps = x_seq.size(0), N = v_init.numel();
-    if (N > 0 && steps == 0) {
-      if (has_grad_v) {
-        grad_v_init.copy_(grad_v);
-      } else {
-        grad_v_init.zero_();
-      }
-    }
-    if (N > 0 && steps > 0) {
+    if (N > 0) {  // T = 0 too: the kernels store the initial carry (grad_v or 0) as grad_v_init
       SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
         using opmath_t = at::opmath_type<scalar_t>;
         const auto p = c.params<opmath_t>();
