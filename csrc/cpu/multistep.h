@@ -87,10 +87,11 @@ void split_lanes(int64_t lo, int64_t hi, Rows rows) {
 
 // A block walks each row in a run of kBlock neurons (8 KiB of float32), and the next row starts N
 // elements further on, so the hardware prefetchers have to find every row afresh. While a block
-// walks row t, it asks for the cache lines of the rows the next step reads and writes, one
-// prefetch per 64 bytes (a hint: the results do not change). LIF with ATan, float32, T = 16,
+// walks row t, its SIMD loop asks for the cache lines of the rows the next step reads and writes,
+// one prefetch per 64 bytes (a hint: the results do not change). LIF with ATan, float32, T = 16,
 // prefetching on and off alternating in one process: 2^16 neurons, forward 0.81-0.91 and backward
-// 0.87-0.99 of the time without; 2^20, 0.92-1.03 (docs/performance.md).
+// 0.87-0.99 of the time without; 2^20, 0.92-1.03 (docs/performance.md). The half types' scalar
+// loop, bound by its conversions, does not prefetch (it was 1-3.5 % slower with it).
 template <class V, class scalar_t>
 constexpr int64_t lanes_per_line() {
   return std::max<int64_t>(1, 64 / (width<V>() * int64_t(sizeof(scalar_t))));
@@ -114,12 +115,13 @@ template <class V, class scalar_t, class T>
 void forward_rows(const ForwardArgs<scalar_t, T> a, int64_t first, int64_t lanes) {
   constexpr int64_t w = width<V>();
   constexpr int64_t per_line = lanes_per_line<V, scalar_t>();
+  constexpr bool simd = !std::is_arithmetic_v<V>;
   V v[kBlock / w];
   for (int64_t j = 0; j < lanes; ++j) v[j] = Lane<V>::load(a.v_init + first + j * w);
   for (int64_t t = 0; t < a.steps; ++t) {
     const int64_t next = std::min(t + 1, a.steps - 1) * a.N + first;
     for (int64_t j = 0; j < lanes; ++j) {
-      if (j % per_line == 0) {
+      if (simd && j % per_line == 0) {
         prefetch(a.x_seq + next + j * w);
         prefetch_write(a.spike_seq + next + j * w);
         prefetch_write(a.v_seq + next + j * w);
@@ -141,12 +143,13 @@ void backward_rows(const BackwardArgs<scalar_t, T> a, const S surrogate, int64_t
     grad_k[j] = V(0);
   }
   constexpr int64_t per_line = lanes_per_line<V, scalar_t>();
+  constexpr bool simd = !std::is_arithmetic_v<V>;
   for (int64_t t = a.steps - 1; t >= 0; --t) {
     // the rows step t - 1 reads: x, grad_spike and grad_v_seq at t - 1, v_seq at t - 2
     const int64_t next = std::max<int64_t>(t - 1, 0) * a.N + first;
     const int64_t next_v = std::max<int64_t>(t - 2, 0) * a.N + first;
     for (int64_t j = 0; j < lanes; ++j) {
-      if (j % per_line == 0) {
+      if (simd && j % per_line == 0) {
         prefetch(a.x_seq + next + j * w);
         prefetch(a.grad_spike_seq + next + j * w);
         prefetch(a.v_seq + next_v + j * w);
