@@ -145,7 +145,8 @@ void backward_rows(const BackwardArgs<scalar_t, T> a, const S surrogate, int64_t
   constexpr int64_t per_line = lanes_per_line<V, scalar_t>();
   constexpr bool simd = !std::is_arithmetic_v<V>;
   for (int64_t t = a.steps - 1; t >= 0; --t) {
-    // the rows step t - 1 reads: x, grad_spike and grad_v_seq at t - 1, v_seq at t - 2
+    // the rows step t - 1 reads (x, grad_spike and grad_v_seq at t - 1, v_seq at t - 2) and
+    // writes (grad_x at t - 1)
     const int64_t next = std::max<int64_t>(t - 1, 0) * a.N + first;
     const int64_t next_v = std::max<int64_t>(t - 2, 0) * a.N + first;
     for (int64_t j = 0; j < lanes; ++j) {
