@@ -93,20 +93,18 @@ void split_lanes(int64_t lo, int64_t hi, Rows rows) {
 // 0.87-0.99 of the time without; 2^20, 0.92-1.03 (docs/performance.md). The half types' scalar
 // loop, bound by its conversions, does not prefetch (it was 1-3.5 % slower with it).
 template <class V, class scalar_t>
-constexpr int64_t lanes_per_line() {
-  return std::max<int64_t>(1, 64 / (width<V>() * int64_t(sizeof(scalar_t))));
+constexpr bool starts_line(int64_t j) {  // lane j starts a 64-byte line: it prefetches
+  if constexpr (std::is_arithmetic_v<V>) {
+    return false;
+  } else {
+    return j % std::max<int64_t>(1, 64 / (width<V>() * int64_t(sizeof(scalar_t)))) == 0;
+  }
 }
 
-template <class scalar_t>
+template <bool for_write = false, class scalar_t>
 inline void prefetch(const scalar_t* p) {
 #if defined(__GNUC__)
-  __builtin_prefetch(p);
-#endif
-}
-template <class scalar_t>
-inline void prefetch_write(scalar_t* p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p, 1);
+  __builtin_prefetch(p, for_write);
 #endif
 }
 
@@ -114,17 +112,15 @@ inline void prefetch_write(scalar_t* p) {
 template <class V, class scalar_t, class T>
 void forward_rows(const ForwardArgs<scalar_t, T> a, int64_t first, int64_t lanes) {
   constexpr int64_t w = width<V>();
-  constexpr int64_t per_line = lanes_per_line<V, scalar_t>();
-  constexpr bool simd = !std::is_arithmetic_v<V>;
   V v[kBlock / w];
   for (int64_t j = 0; j < lanes; ++j) v[j] = Lane<V>::load(a.v_init + first + j * w);
   for (int64_t t = 0; t < a.steps; ++t) {
     const int64_t next = std::min(t + 1, a.steps - 1) * a.N + first;
     for (int64_t j = 0; j < lanes; ++j) {
-      if (simd && j % per_line == 0) {
+      if (starts_line<V, scalar_t>(j)) {
         prefetch(a.x_seq + next + j * w);
-        prefetch_write(a.spike_seq + next + j * w);
-        prefetch_write(a.v_seq + next + j * w);
+        prefetch<true>(a.spike_seq + next + j * w);
+        prefetch<true>(a.v_seq + next + j * w);
       }
       forward_cell(a, t, first + j * w, v[j]);
     }
@@ -142,20 +138,18 @@ void backward_rows(const BackwardArgs<scalar_t, T> a, const S surrogate, int64_t
     carry[j] = initial_carry<V>(a, first + j * w);
     grad_k[j] = V(0);
   }
-  constexpr int64_t per_line = lanes_per_line<V, scalar_t>();
-  constexpr bool simd = !std::is_arithmetic_v<V>;
   for (int64_t t = a.steps - 1; t >= 0; --t) {
     // the rows step t - 1 reads (x, grad_spike and grad_v_seq at t - 1, v_seq at t - 2) and
     // writes (grad_x at t - 1)
     const int64_t next = std::max<int64_t>(t - 1, 0) * a.N + first;
     const int64_t next_v = std::max<int64_t>(t - 2, 0) * a.N + first;
     for (int64_t j = 0; j < lanes; ++j) {
-      if (simd && j % per_line == 0) {
+      if (starts_line<V, scalar_t>(j)) {
         prefetch(a.x_seq + next + j * w);
         prefetch(a.grad_spike_seq + next + j * w);
         prefetch(a.v_seq + next_v + j * w);
         if (a.grad_v_seq != nullptr) prefetch(a.grad_v_seq + next + j * w);
-        prefetch_write(a.grad_x_seq + next + j * w);
+        prefetch<true>(a.grad_x_seq + next + j * w);
       }
       backward_cell(a, surrogate, t, first + j * w, carry[j], grad_k[j]);
     }
