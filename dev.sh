@@ -153,6 +153,21 @@ build() {
   local site
   site="$("$py" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
   echo "$PWD" > "$site/surrogate_ext_tree.pth"
+  # The console scripts of pyproject.toml's [project.scripts] (surrogate-ext), as pip would write
+  # them for an installed package.
+  "$py" - "$venv/bin" <<'PY'
+import os, re, sys
+bin_dir = sys.argv[1]
+# `name = "module:function"` lines of the [project.scripts] table (tomllib is Python >= 3.11)
+table = re.search(r"^\[project\.scripts\]\n(.*?)(?=^\[|\Z)", open("pyproject.toml").read(), re.M | re.S)
+for name, target in re.findall(r'^([\w-]+)\s*=\s*"([^"]+)"', table.group(1), re.M):
+    module, func = target.split(":")
+    path = os.path.join(bin_dir, name)
+    with open(path, "w") as f:
+        f.write(f"#!{os.path.abspath(sys.executable)}\nimport sys\nfrom {module} import {func}\n"
+                f"sys.exit({func}())\n")
+    os.chmod(path, 0o755)
+PY
   echo "   built in $(seconds_since "$start") s"
 }
 
@@ -205,8 +220,8 @@ run_pytest() {
 build
 case "$job" in
   build) ;;
-  demo) "$py" -m surrogate_ext.demo "$@" ;;
-  selfcheck) "$py" -m surrogate_ext.selfcheck "$@" ;;
+  demo) "$venv/bin/surrogate-ext" demo "$@" ;;
+  selfcheck) "$venv/bin/surrogate-ext" selfcheck "$@" ;;
   test) run_pytest "$@"; cpp ;;
   pytest) run_pytest "$@" ;;
   cpp) cpp ;;

@@ -46,7 +46,7 @@ at::Tensor bernoulli_spikes(const char* op, const at::Tensor& p) {
 // grad_<input>: the autograd kernel (autograd/autograd_kernel.cpp) matches names.
 TORCH_LIBRARY(surrogate_ext, m) {
   // Fake (meta) kernels are registered in Python, by this module, from the registry.
-  m.set_python_module("surrogate_ext._fake");
+  m.set_python_module("surrogate_ext.core.fake");
   const std::vector<at::Tag> tags = {at::Tag::pt2_compliant_tag};
   m.def("heaviside(Tensor x, *, bool strict=False) -> Tensor", tags);
 #define SURROGATE_EXT_DEFINE_SCHEMAS(op, Functor, params)                                         \

@@ -42,7 +42,7 @@ from typing import Callable, Dict, Iterator
 import torch
 from torch import Tensor
 
-from . import reference, registry
+from .core import reference, registry
 
 _HALF_TYPES = (torch.float16, torch.bfloat16)
 

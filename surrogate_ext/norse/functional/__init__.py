@@ -1,0 +1,2 @@
+"""Norse's ``norse.torch.functional``: :mod:`.threshold` (its threshold functions)."""
+from . import threshold  # noqa: F401

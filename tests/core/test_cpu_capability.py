@@ -1,0 +1,21 @@
+"""Both CPU kernel builds: the AVX2 one (when the CPU has it) and the portable one, which
+ATEN_CPU_CAPABILITY=default selects. The portable build runs the self-check in a subprocess."""
+import os
+import subprocess
+import sys
+
+import surrogate_ext
+
+
+def test_reported_capability():
+    assert surrogate_ext.build_info()["cpu_capability"] in ("avx2", "default")
+
+
+def test_portable_kernels_agree_with_reference():
+    env = dict(os.environ, ATEN_CPU_CAPABILITY="default", PYTHONPATH=os.pathsep.join(sys.path))
+    code = ("import sys, surrogate_ext; from surrogate_ext.cli import selfcheck; "
+            "assert surrogate_ext.build_info()['cpu_capability'] == 'default'; "
+            "sys.exit(selfcheck.main(['--n', '4099']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all surrogates agree with the reference" in proc.stdout
