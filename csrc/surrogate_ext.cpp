@@ -3,6 +3,7 @@
 // Kernels register themselves per backend: cpu/, cuda/, autograd/.
 
 #include <surrogate_ext/build_info.h>
+#include <surrogate_ext/neurons.h>
 #include <surrogate_ext/ops.h>
 
 #include <ATen/ops/aminmax.h>
@@ -11,8 +12,47 @@
 #include <torch/version.h>
 
 #include <string>
+#include <vector>
 
 namespace surrogate_ext {
+
+// The schemas of a neuron family (neuron_ops.h documents the operators): with the states v and,
+// for a two-state family, `second`; `params` the family's arguments (", Tensor w, float tau, ...").
+std::vector<std::string> neuron_schemas(const std::string& name, const std::string& second,
+                                        const std::string& params) {
+  std::vector<std::string> states{"v"};
+  if (!second.empty()) states.push_back(second);
+  std::vector<std::string> tensor_params;  // the family's tensor arguments, which get gradients
+  for (size_t at = params.find("Tensor "); at != std::string::npos; at = params.find("Tensor ", at + 1)) {
+    const size_t begin = at + 7, end = params.find_first_of(", ", begin);
+    tensor_params.push_back(params.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+  }
+  const std::string tail = params + ", str surrogate, float[] surrogate_params, *, bool strict=False, "
+                                    "float grad_scale=1.0)";
+  auto join = [&](const std::string& prefix, const std::string& suffix, const std::string& type) {
+    std::string out;
+    for (const auto& s : states) out += ", " + type + " " + prefix + s + suffix;
+    return out;
+  };
+  std::string grad_params;
+  for (const auto& p : tensor_params) grad_params += ", Tensor grad_" + p;
+  std::string multistep_outs = "Tensor spike_seq";
+  for (const auto& s : states) multistep_outs += ", Tensor " + s + "_seq, Tensor " + s;
+  std::string multistep_grads;
+  for (const auto& s : states) multistep_grads += ", Tensor? grad_" + s + "_seq, Tensor? grad_" + s;
+  return {
+      name + "_multistep(Tensor x_seq" + join("", "_init", "Tensor") + tail + " -> (" +
+          multistep_outs + ")",
+      name + "_multistep_backward(Tensor grad_spike_seq" + multistep_grads + ", Tensor x_seq" +
+          join("", "_init", "Tensor") + join("", "_seq", "Tensor") + tail +
+          " -> (Tensor grad_x_seq" + join("grad_", "_init", "Tensor") + grad_params + ")",
+      name + "_step(Tensor x" + join("", "", "Tensor") + tail + " -> (Tensor spike" +
+          join("", "_next", "Tensor") + ")",
+      name + "_step_backward(Tensor grad_spike" + join("grad_", "_next", "Tensor?") + ", Tensor x" +
+          join("", "", "Tensor") + tail + " -> (Tensor grad_x" + join("grad_", "", "Tensor") +
+          grad_params + ")",
+  };
+}
 
 std::string build_info() {
   std::string info = "torch_version=" + std::to_string(TORCH_VERSION_MAJOR) + "." +
@@ -58,17 +98,10 @@ TORCH_LIBRARY(surrogate_ext, m) {
   m.def(#op "_primitive_backward(Tensor grad_output, Tensor x" params ") -> Tensor grad_x", tags);
   SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_SCHEMAS)
 #undef SURROGATE_EXT_DEFINE_SCHEMAS
-#define SURROGATE_EXT_DEFINE_NEURON_SCHEMAS(op, Functor, params)                                   \
-  m.def(#op "_multistep_node(Tensor x_seq, Tensor v_init, str neuron, float tau, Tensor? plif_k, "\
-        "bool decay_input, float v_threshold, float? v_reset, bool detach_reset" params            \
-        ", *, bool strict=False, float grad_scale=1.0) "                                          \
-        "-> (Tensor spike_seq, Tensor v_seq, Tensor v)", tags);                                   \
-  m.def(#op "_multistep_node_backward(Tensor grad_spike_seq, Tensor? grad_v_seq, Tensor? grad_v, "\
-        "Tensor x_seq, Tensor v_init, Tensor v_seq, str neuron, float tau, Tensor? plif_k, "       \
-        "bool decay_input, float v_threshold, float? v_reset, bool detach_reset" params            \
-        ", *, bool strict=False, float grad_scale=1.0) "                                          \
-        "-> (Tensor grad_x_seq, Tensor grad_v_init, Tensor grad_plif_k)", tags);
-  SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_DEFINE_NEURON_SCHEMAS)
+  // The neuron engine (neurons.h): four operators per family, with the surrogate chosen by name.
+#define SURROGATE_EXT_DEFINE_NEURON_SCHEMAS(name, Functor, second_state, params) \
+  for (const auto& schema : surrogate_ext::neuron_schemas(#name, second_state, params)) m.def(schema.c_str(), tags);
+  SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_DEFINE_NEURON_SCHEMAS)
 #undef SURROGATE_EXT_DEFINE_NEURON_SCHEMAS
   // snnTorch's stochastic spike operator (special_ops.cpp): the strict spike forward, and a
   // backward that draws the non-firing units' gradient from torch's generator.

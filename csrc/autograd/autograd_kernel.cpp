@@ -14,6 +14,7 @@
 //
 // When no gradient is needed the kernel calls the operator directly, without an autograd node.
 
+#include <surrogate_ext/neurons.h>
 #include <surrogate_ext/surrogates.h>
 
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -331,10 +332,12 @@ TORCH_LIBRARY_IMPL(surrogate_ext, Autograd, m) {
   register_autograd(m, "surrogate_ext::" #op "_primitive_backward");
   SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_REGISTER)
 #undef SURROGATE_EXT_REGISTER
-#define SURROGATE_EXT_REGISTER(op, Functor, params)                     \
-  register_autograd(m, "surrogate_ext::" #op "_multistep_node");        \
-  register_autograd(m, "surrogate_ext::" #op "_multistep_node_backward");
-  SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_REGISTER)
+#define SURROGATE_EXT_REGISTER(name, Functor, second_state, params)      \
+  register_autograd(m, "surrogate_ext::" #name "_multistep");           \
+  register_autograd(m, "surrogate_ext::" #name "_multistep_backward");  \
+  register_autograd(m, "surrogate_ext::" #name "_step");                \
+  register_autograd(m, "surrogate_ext::" #name "_step_backward");
+  SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_REGISTER)
 #undef SURROGATE_EXT_REGISTER
   register_autograd(m, "surrogate_ext::stochastic_spike_operator");
   register_autograd(m, "surrogate_ext::stochastic_spike_operator_backward");

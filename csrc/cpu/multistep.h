@@ -1,8 +1,10 @@
 #pragma once
-// CPU kernels of the fused multi-step neurons (neuron.h): blocks of neurons are split across
+// CPU kernels of the neuron engine (neuron.h, neurons.h): blocks of neurons are split across
 // threads with at::parallel_for; each block runs the T-step recurrence row by row, in SIMD vectors
 // (float32/float64; a scalar loop for the tail and for the half types, which compute in float and
-// round h and v to their storage type at each step).
+// round h and the states to their storage type at each step). The backward evaluates the chosen
+// surrogate's gradient a row of the block at a time, between a pass that computes u and the pass
+// that runs the BPTT step: the family's kernels do not depend on the surrogate.
 //
 // Compiled once per CPU capability, like elementwise.h: everything is in namespace CPU_CAPABILITY.
 
@@ -15,11 +17,14 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/zeros.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <type_traits>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -108,56 +113,112 @@ inline void prefetch(const scalar_t* p) {
 #endif
 }
 
-// The lanes first, first + w, ... (lanes of them) walk the T steps one row at a time.
-template <class V, class scalar_t, class T>
-void forward_rows(const ForwardArgs<scalar_t, T> a, int64_t first, int64_t lanes) {
-  constexpr int64_t w = width<V>();
-  V v[kBlock / w];
-  for (int64_t j = 0; j < lanes; ++j) v[j] = Lane<V>::load(a.v_init + first + j * w);
-  for (int64_t t = 0; t < a.steps; ++t) {
-    const int64_t next = std::min(t + 1, a.steps - 1) * a.N + first;
-    for (int64_t j = 0; j < lanes; ++j) {
-      if (starts_line<V, scalar_t>(j)) {
-        prefetch(a.x_seq + next + j * w);
-        prefetch<true>(a.spike_seq + next + j * w);
-        prefetch<true>(a.v_seq + next + j * w);
-      }
-      forward_cell(a, t, first + j * w, v[j]);
-    }
+// A block's per-neuron values that live across the steps (states, carries, parameter sums), in
+// the opmath type: the SIMD lanes and the scalar tail of a row read and write them by index.
+template <class T, int N>
+struct BlockValues {
+  T v[N > 0 ? N : 1][kBlock];
+  template <class V>
+  Values<V, N> load(int64_t j) const {
+    Values<V, N> out;
+    for (int k = 0; k < N; ++k) out[k] = Lane<V>::load(v[k] + j);
+    return out;
   }
-  for (int64_t j = 0; j < lanes; ++j) Lane<V>::store(a.v + first + j * w, v[j]);
+  template <class V>
+  void store(int64_t j, const Values<V, N>& in) {
+    for (int k = 0; k < N; ++k) Lane<V>::store(v[k] + j, in[k]);
+  }
+};
+
+// The lanes first, first + w, ... (lanes of them) of a block starting at neuron lo walk row t.
+template <class V, class scalar_t, class F, class State>
+void forward_row(const ForwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64_t first,
+                 int64_t lanes, State& state) {
+  constexpr int64_t w = width<V>();
+  const int64_t next = std::min(t + 1, a.steps - 1) * a.N + first;
+  for (int64_t j = 0; j < lanes; ++j) {
+    const int64_t n = first + j * w;
+    if (starts_line<V, scalar_t>(j)) {
+      prefetch(a.x + next + j * w);
+      prefetch<true>(a.spike + next + j * w);
+      for (int k = 0; k < F::kStates; ++k) prefetch<true>(a.seq[k] + next + j * w);
+    }
+    Values<V, F::kStates> s = state.template load<V>(n - lo);
+    forward_cell(a, t, n, s);
+    state.store(n - lo, s);
+  }
 }
 
-template <class V, class S, class scalar_t, class T>
-void backward_rows(const BackwardArgs<scalar_t, T> a, const S surrogate, int64_t first,
-                   int64_t lanes) {
-  using L = Lane<V>;
+// Pass A of backward row t: u of each lane, into the block's buffer.
+template <class V, class scalar_t, class F>
+void fire_input_row(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64_t first,
+                    int64_t lanes, typename F::opmath* u) {
   constexpr int64_t w = width<V>();
-  V carry[kBlock / w], grad_k[kBlock / w];
   for (int64_t j = 0; j < lanes; ++j) {
-    carry[j] = initial_carry<V>(a, first + j * w);
-    grad_k[j] = V(0);
+    const int64_t n = first + j * w;
+    Lane<V>::store(u + (n - lo), backward_fire_input<V>(a, t, n));
   }
-  for (int64_t t = a.steps - 1; t >= 0; --t) {
-    // the rows step t - 1 reads (x, grad_spike and grad_v_seq at t - 1, v_seq at t - 2) and
-    // writes (grad_x at t - 1)
-    const int64_t next = std::max<int64_t>(t - 1, 0) * a.N + first;
-    const int64_t next_v = std::max<int64_t>(t - 2, 0) * a.N + first;
-    for (int64_t j = 0; j < lanes; ++j) {
-      if (starts_line<V, scalar_t>(j)) {
-        prefetch(a.x_seq + next + j * w);
-        prefetch(a.grad_spike_seq + next + j * w);
-        prefetch(a.v_seq + next_v + j * w);
-        if (a.grad_v_seq != nullptr) prefetch(a.grad_v_seq + next + j * w);
-        prefetch<true>(a.grad_x_seq + next + j * w);
+}
+
+// Pass B of backward row t: the BPTT step of each lane, with sg = g'(u) from the block's buffer.
+template <class V, class scalar_t, class F, class Carry, class Sums>
+void backward_row(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64_t first,
+                  int64_t lanes, const typename F::opmath* sg, Carry& carry, Sums& sums) {
+  constexpr int64_t w = width<V>();
+  // the rows step t - 1 reads (x, grad_spike and grad_seq at t - 1, the states at t - 2) and
+  // writes (grad_x at t - 1)
+  const int64_t next = std::max<int64_t>(t - 1, 0) * a.N + first;
+  const int64_t next_state = std::max<int64_t>(t - 2, 0) * a.N + first;
+  for (int64_t j = 0; j < lanes; ++j) {
+    const int64_t n = first + j * w;
+    if (starts_line<V, scalar_t>(j)) {
+      prefetch(a.x + next + j * w);
+      prefetch(a.grad_spike + next + j * w);
+      for (int k = 0; k < F::kStates; ++k) {
+        if (a.seq[k] != nullptr) prefetch(a.seq[k] + next_state + j * w);
+        if (a.grad_seq[k] != nullptr) prefetch(a.grad_seq[k] + next + j * w);
       }
-      backward_cell(a, surrogate, t, first + j * w, carry[j], grad_k[j]);
+      prefetch<true>(a.grad_x + next + j * w);
     }
+    Values<V, F::kStates> c = carry.template load<V>(n - lo);
+    Values<V, F::kParams> p = sums.template load<V>(n - lo);
+    backward_cell(a, t, n, Lane<V>::load(sg + (n - lo)), c, p);
+    carry.store(n - lo, c);
+    sums.store(n - lo, p);
   }
-  for (int64_t j = 0; j < lanes; ++j) {
-    L::store(a.grad_v_init + first + j * w, carry[j]);
-    if (a.grad_k_partial != nullptr) L::store(a.grad_k_partial + first + j * w, grad_k[j]);
+}
+
+// The chosen surrogate's gradient over a row of a block, type-erased: the neuron kernels are
+// compiled once per family, and this once per surrogate row (with_scaled_surrogate).
+template <class T>
+struct GradRow {
+  static constexpr size_t kStateBytes = 128;
+  void (*fn)(const void* functor, const T* u, T* out, int64_t n);
+  alignas(16) unsigned char functor[kStateBytes];
+  void operator()(const T* u, T* out, int64_t n) const { fn(functor, u, out, n); }
+};
+
+template <class T, class S>
+__attribute__((flatten)) void grad_row(const void* functor, const T* u, T* out, int64_t n) {
+  const S& s = *static_cast<const S*>(functor);
+  int64_t i = 0;
+  if constexpr (kVectorize) {
+    using Vec = at::vec::Vectorized<T>;
+    for (; i + Vec::size() <= n; i += Vec::size()) s.template grad<Vec>(Vec::loadu(u + i)).store(out + i);
   }
+  for (; i < n; ++i) out[i] = s.template grad<T>(u[i]);
+}
+
+template <class T>
+GradRow<T> make_grad_row(const SurrogateChoice& choice) {
+  return with_scaled_surrogate<T>(choice, [](const auto& s) {
+    using S = std::decay_t<decltype(s)>;
+    static_assert(sizeof(S) <= GradRow<T>::kStateBytes && std::is_trivially_copyable_v<S>);
+    GradRow<T> row;
+    row.fn = &grad_row<T, S>;
+    std::memcpy(row.functor, &s, sizeof(S));
+    return row;
+  });
 }
 
 // A new [T, N] output is tens of MiB that glibc maps fresh on every call, so its first touch costs
@@ -179,15 +240,30 @@ struct NeuronBackend {
     explicit Guard(const at::Device&) {}
   };
 
-  // A serial sum in double, in neuron order: the same bits whatever the thread count (at::sum
-  // splits the work by thread, so its rounding would depend on torch.set_num_threads).
-  static at::Tensor total(const at::Tensor& partial) {
-    double sum = 0;
+  // Sums in double, serially in neuron order: the same bits whatever the thread count (at::sum
+  // splits the work by thread, so its rounding would depend on torch.set_num_threads). Neurons
+  // whose indices differ only along the dimensions `shape` broadcasts add into the same element.
+  static at::Tensor total_to(const at::Tensor& partial, at::IntArrayRef shape) {
+    const at::IntArrayRef neurons = partial.sizes();
+    at::Tensor out = at::zeros(shape, partial.options().dtype(at::kDouble));
+    const at::Tensor target = out.expand(neurons);  // stride 0 where `shape` broadcasts
+    double* o = out.mutable_data_ptr<double>();
+    const int64_t dims = static_cast<int64_t>(neurons.size());
+    std::vector<int64_t> index(dims, 0);
     SURROGATE_EXT_DISPATCH_FLOATING(partial.scalar_type(), [&] {
       const scalar_t* p = partial.const_data_ptr<scalar_t>();
-      for (int64_t i = 0, n = partial.numel(); i < n; ++i) sum += static_cast<double>(p[i]);
+      int64_t offset = 0;
+      for (int64_t i = 0, n = partial.numel(); i < n; ++i) {
+        o[offset] += static_cast<double>(p[i]);
+        for (int64_t d = dims - 1; d >= 0; --d) {  // the next index, in row-major order
+          offset += target.stride(d);
+          if (++index[d] < neurons[d]) break;
+          offset -= target.stride(d) * neurons[d];
+          index[d] = 0;
+        }
+      }
     });
-    return at::scalar_tensor(sum, partial.options());
+    return out;
   }
 
   static at::Tensor new_sequence(const at::Tensor& like) {
@@ -196,21 +272,56 @@ struct NeuronBackend {
     return t;
   }
 
-  template <class scalar_t, class T>
-  static void forward(const ForwardArgs<scalar_t, T>& a) {
+  template <class scalar_t, class F>
+  static void forward(const ForwardArgs<scalar_t, F>& a) {
+    using T = typename F::opmath;
     for_each_block(a.N, a.steps, [&](int64_t lo, int64_t hi) {
-      split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
-        forward_rows<decltype(lane)>(a, first, lanes);
-      });
+      auto state = std::make_unique<BlockValues<T, F::kStates>>();
+      for (int k = 0; k < F::kStates; ++k) {
+        for (int64_t n = lo; n < hi; ++n) state->v[k][n - lo] = static_cast<T>(a.init[k][n]);
+      }
+      for (int64_t t = 0; t < a.steps; ++t) {
+        split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+          forward_row<decltype(lane)>(a, t, lo, first, lanes, *state);
+        });
+      }
+      for (int k = 0; k < F::kStates; ++k) {
+        if (a.last[k] == nullptr) continue;
+        for (int64_t n = lo; n < hi; ++n) a.last[k][n] = static_cast<scalar_t>(state->v[k][n - lo]);
+      }
     });
   }
 
-  template <class scalar_t, class T, class S>
-  static void backward(const BackwardArgs<scalar_t, T>& a, const S& surrogate) {
+  template <class scalar_t, class F>
+  static void backward(const BackwardArgs<scalar_t, F>& a, const SurrogateChoice& choice) {
+    using T = typename F::opmath;
+    const GradRow<T> grad = make_grad_row<T>(choice);
     for_each_block(a.N, a.steps, [&](int64_t lo, int64_t hi) {
-      split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
-        backward_rows<decltype(lane)>(a, surrogate, first, lanes);
-      });
+      struct Block {
+        BlockValues<T, F::kStates> carry;
+        BlockValues<T, F::kParams> sums;
+        T u[kBlock], sg[kBlock];
+      };
+      auto b = std::make_unique<Block>();
+      for (int64_t n = lo; n < hi; ++n) {
+        Values<T, F::kStates> c;
+        initial_carry<T>(a, n, c);
+        for (int k = 0; k < F::kStates; ++k) b->carry.v[k][n - lo] = c[k];
+        for (int k = 0; k < F::kParams; ++k) b->sums.v[k][n - lo] = T(0);
+      }
+      for (int64_t t = a.steps - 1; t >= 0; --t) {
+        split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+          fire_input_row<decltype(lane)>(a, t, lo, first, lanes, b->u);
+        });
+        grad(b->u, b->sg, hi - lo);
+        split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+          backward_row<decltype(lane)>(a, t, lo, first, lanes, b->sg, b->carry, b->sums);
+        });
+      }
+      for (int64_t n = lo; n < hi; ++n) {
+        for (int k = 0; k < F::kStates; ++k) a.grad_init[k][n] = static_cast<scalar_t>(b->carry.v[k][n - lo]);
+        for (int k = 0; k < F::kParams; ++k) a.grad_p[k][n] = b->sums.v[k][n - lo];
+      }
     });
   }
 };

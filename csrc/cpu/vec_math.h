@@ -25,6 +25,9 @@ struct VectorMath {
   // inside the float32 tolerance. It turns NaN into inf, so NaN is passed through.
   static V exp(V x) { return V::blendv(x.exp_u20(), x, x.isnan()); }
   static V exp2_nonpositive(V x) { return Self::exp(x * V(T(0.693147180559945309))); }
+  // torch.exp's vector exp (Sleef's 1-ulp exp on AVX2): a neuron's charge that SpikingJelly
+  // writes with torch.exp rounds as torch's does
+  static V exp_as_torch(V x) { return x.exp(); }
   static V log(V x) { return x.log(); }
   static V log1p(V x) { return x.log1p(); }
   static V atan(V x) { return x.atan(); }

@@ -15,9 +15,13 @@ loss does not use it; with ``store_v_seq=False`` only ``v``'s one-step gradient 
 
 Backends:
 
-* ``'torch'``: a PyTorch loop over T steps calling ``surrogate_function`` (any module, e.g. one of
-  SpikingJelly's), as SpikingJelly's ``'torch'`` backend does.
-* ``'native'``: one fused operator runs all T steps, ``torch.ops.surrogate_ext.<op>_multistep_node``,
+Each class is a family of the neuron engine (:mod:`surrogate_ext.core.neurons`: ``if``, ``lif``,
+``plif``), with two backends:
+
+* ``'torch'``: the family's reference step in a PyTorch loop over the T steps, calling
+  ``surrogate_function`` (any module, e.g. one of SpikingJelly's), as SpikingJelly's ``'torch'``
+  backend does;
+* ``'native'``: one fused operator runs all T steps, ``torch.ops.surrogate_ext.<family>_multistep``,
   and one runs the BPTT backward, on the CPU and on CUDA, with the surrogate's own native gradient.
   ``surrogate_function`` must be a surrogate_ext surrogate (or a SpikingJelly one of the same
   class name, whose parameters are read) in spiking mode. In float32/float64 its spikes and
@@ -32,9 +36,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from ..core import registry
-from ..core.classes import _Surrogate
-from . import surrogate as _surrogate
+from ..core.neurons import BY_NAME, native_call, native_surrogate, run_multistep
 from .surrogate import Sigmoid
 
 __all__ = ["MultiStepIFNode", "MultiStepLIFNode", "MultiStepParametricLIFNode"]
@@ -51,46 +53,9 @@ def _check_real(name: str, value, allow_none: bool = False):
     return float(value)
 
 
-# The top-level classes by name: a module of the same class name (SpikingJelly's, 0.0.0.0.14 or
-# 2.0) is read through its spec, which names the attributes that hold the parameters.
-_CLASSES_BY_NAME = {spec.name: getattr(_surrogate, spec.name) for spec in _surrogate.SPECS}
-
-
-def native_surrogate(surrogate_function) -> Tuple[str, tuple, dict]:
-    """The operator name, parameters and keyword arguments (strict, grad_scale) of
-    ``surrogate_function`` for the native backend: a surrogate_ext surrogate, or a module of the
-    same class name with the same parameter attributes (SpikingJelly's surrogates). Raises
-    ValueError for anything else."""
-    native_call = getattr(surrogate_function, "native_call", None)
-    if isinstance(surrogate_function, _Surrogate) and native_call is not None:
-        op, params, kwargs = native_call()
-        spec = surrogate_function._spec
-    else:
-        cls = _CLASSES_BY_NAME.get(type(surrogate_function).__name__)
-        try:
-            values = cls._op_params(surrogate_function)  # reads the attributes
-        except AttributeError:  # no such class (cls is None), or an attribute is missing
-            raise ValueError(
-                "backend 'native' needs surrogate_function to be one of surrogate_ext's surrogates "
-                f"(or SpikingJelly's class of the same name), got {type(surrogate_function).__name__}"
-            ) from None
-        spec = cls._spec
-        params = spec.entry.check(*values)
-        kwargs = dict(strict=spec.strict, grad_scale=float(cls._grad_scale(surrogate_function)))
-    entry = spec.entry
-    if spec.stochastic:
-        raise ValueError(f"backend 'native' needs a threshold forward; "
-                         f"{type(surrogate_function).__name__} fires at random (use backend='torch')")
-    if not entry.threshold:
-        raise ValueError(f"backend 'native' needs a threshold forward; {entry.cls}'s forward is "
-                         f"its own (use backend='torch')")
-    if not getattr(surrogate_function, "spiking", True):
-        raise ValueError("backend 'native' needs surrogate_function in spiking mode (spiking=True)")
-    return entry.op, tuple(params), kwargs
-
-
 class _MultiStepNode(nn.Module):
-    """What the three neurons share: the reset, the fire step, the state and the two backends."""
+    """What the three neurons share: the state, the two backends (both the neuron engine's
+    family of the class: its fused operators, or its reference step in a loop)."""
 
     supported_backends = BACKENDS
 
@@ -122,12 +87,10 @@ class _MultiStepNode(nn.Module):
         if self.backend == "native":
             native_surrogate(self.surrogate_function)
 
-    # --- subclasses: the charge equation and its native description
-    def neuronal_charge(self, v, x: Tensor) -> Tensor:
-        raise NotImplementedError
+    # --- subclasses: the engine's family and its arguments before the reset's
+    family = ""
 
-    def _native_charge(self) -> Tuple[str, float, Optional[Tensor], bool]:
-        """(neuron, tau, k, decay_input) arguments of the native operator."""
+    def _family_args(self) -> tuple:
         raise NotImplementedError
 
     def forward(self, x_seq: Tensor) -> Tensor:
@@ -135,44 +98,21 @@ class _MultiStepNode(nn.Module):
             raise ValueError("x_seq must be a tensor of shape [T, N, ...] (at least 2 dims), got "
                              + (f"shape {list(x_seq.shape)}" if isinstance(x_seq, Tensor) else repr(x_seq)))
         self._check_backend()
-        if self.backend == "torch":
-            return self._forward_torch(x_seq)
-        return self._forward_native(x_seq)
-
-    def _forward_torch(self, x_seq: Tensor) -> Tensor:
-        spikes, potentials = [], []
-        v = self.v
-        for t in range(x_seq.shape[0]):
-            h = self.neuronal_charge(v, x_seq[t])
-            spike = self.surrogate_function(h - self.v_threshold)
-            spike_d = spike.detach() if self.detach_reset else spike
-            if self.v_reset is None:
-                v = h - spike_d * self.v_threshold
-            else:
-                v = (1. - spike_d) * h + spike_d * self.v_reset
-            spikes.append(spike)
-            if self.store_v_seq:
-                potentials.append(v)
-        self.v = v
-        self.v_seq = torch.stack(potentials) if self.store_v_seq else None
-        return torch.stack(spikes)
-
-    def _forward_native(self, x_seq: Tensor) -> Tensor:
-        # The one call of the fused operator. Under torch.compile it stays an opaque call (no
-        # decomposition: it beats Inductor's loop); everything around it is traced away. A state
-        # left on the module at the end of a compiled region is a graph output, and if it requires
-        # grad AOTAutograd gives the backward a zero gradient of its size: [T, ...] for v_seq, one
-        # step for v, which the operator returns as a tensor of its own (docs/compile.md).
-        op_name, params, kwargs = native_surrogate(self.surrogate_function)
-        op = getattr(torch.ops.surrogate_ext, op_name + "_multistep_node")
+        # Natively one fused operator for the T steps (and one for the backward). Under
+        # torch.compile it stays an opaque call (no decomposition: it beats Inductor's loop). A
+        # state left on the module at the end of a compiled region is a graph output, and if it
+        # requires grad AOTAutograd gives the backward a zero gradient of its size: [T, ...] for
+        # v_seq, one step for v, which the operator returns as a tensor of its own
+        # (docs/compile.md).
+        native = native_call(self.surrogate_function) if self.backend == "native" else None
         if isinstance(self.v, Tensor):
             v_init = torch.broadcast_to(self.v, x_seq.shape[1:])
         else:  # contiguous whatever x_seq's strides: the operator would copy a strided v_init
             v_init = x_seq.new_full(x_seq.shape[1:], self.v)
-        neuron, tau, k, decay_input = self._native_charge()
-        spike_seq, v_seq, v = op(x_seq, v_init, neuron, tau, k, decay_input, self.v_threshold,
-                                 self.v_reset, self.detach_reset, *params, **kwargs)
-        self.v_seq = v_seq if self.store_v_seq else None
+        args = self._family_args() + (self.v_threshold, self.v_reset, self.detach_reset)
+        spike_seq, seqs, (v,) = run_multistep(BY_NAME[self.family], x_seq, (v_init,), args,
+                                              self.surrogate_function, native, self.store_v_seq)
+        self.v_seq = seqs[0] if self.store_v_seq else None
         self.v = v
         return spike_seq
 
@@ -185,23 +125,25 @@ class _MultiStepNode(nn.Module):
 class MultiStepIFNode(_MultiStepNode):
     """Integrate-and-fire: H[t] = V[t-1] + X[t]."""
 
+    family = "if"
+
     def __init__(self, v_threshold: float = 1., v_reset: Optional[float] = 0.,
                  surrogate_function=None, detach_reset: bool = False, backend: str = 'torch',
                  *, store_v_seq: bool = True):
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend,
                          store_v_seq=store_v_seq)
 
-    def neuronal_charge(self, v, x):
-        return v + x
-
-    def _native_charge(self):
-        return "if", 1.0, None, False
+    def _family_args(self):
+        return ()
 
 
 class MultiStepLIFNode(_MultiStepNode):
     """Leaky integrate-and-fire, tau > 1:
     decay_input: H[t] = V[t-1] + (X[t] - (V[t-1] - V_reset)) / tau;
-    otherwise:   H[t] = V[t-1] - (V[t-1] - V_reset) / tau + X[t]."""
+    otherwise:   H[t] = V[t-1] - (V[t-1] - V_reset) / tau + X[t]
+    (with V_reset 0 or None: V[t-1] (1 - 1/tau) + X[t], as SpikingJelly 0.0.0.0.14 evaluates it)."""
+
+    family = "lif"
 
     def __init__(self, tau: float = 2., decay_input: bool = True, v_threshold: float = 1.,
                  v_reset: Optional[float] = 0., surrogate_function=None,
@@ -214,19 +156,8 @@ class MultiStepLIFNode(_MultiStepNode):
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, backend,
                          store_v_seq=store_v_seq)
 
-    def neuronal_charge(self, v, x):
-        # SpikingJelly 0.0.0.0.14's expressions, in its order (the native op evaluates the same)
-        zero_reset = self.v_reset is None or self.v_reset == 0.
-        if self.decay_input:
-            if zero_reset:
-                return v + (x - v) / self.tau
-            return v + (x - (v - self.v_reset)) / self.tau
-        if zero_reset:
-            return v * (1. - 1. / self.tau) + x
-        return v - (v - self.v_reset) / self.tau + x
-
-    def _native_charge(self):
-        return "lif", self.tau, None, self.decay_input
+    def _family_args(self):
+        return (self.tau, self.decay_input, True)
 
     def extra_repr(self):
         return super().extra_repr() + f", tau={self.tau}, decay_input={self.decay_input}"
@@ -235,6 +166,8 @@ class MultiStepLIFNode(_MultiStepNode):
 class MultiStepParametricLIFNode(_MultiStepNode):
     """Parametric LIF (Fang et al. 2021): the LIF charge with 1/tau = sigmoid(w), w learnable,
     initialised so that tau = init_tau (> 1)."""
+
+    family = "plif"
 
     def __init__(self, init_tau: float = 2., decay_input: bool = True, v_threshold: float = 1.,
                  v_reset: Optional[float] = 0., surrogate_function=None,
@@ -247,19 +180,8 @@ class MultiStepParametricLIFNode(_MultiStepNode):
                          store_v_seq=store_v_seq)
         self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.)))
 
-    def neuronal_charge(self, v, x):
-        k = self.w.sigmoid()
-        zero_reset = self.v_reset is None or self.v_reset == 0.
-        if self.decay_input:
-            if zero_reset:
-                return v + (x - v) * k
-            return v + (x - (v - self.v_reset)) * k
-        if zero_reset:
-            return v * (1. - k) + x
-        return v - (v - self.v_reset) * k + x
-
-    def _native_charge(self):
-        return "plif", 1.0, self.w.sigmoid(), self.decay_input
+    def _family_args(self):
+        return (self.w, self.decay_input, True)
 
     def extra_repr(self):
         with torch.no_grad():

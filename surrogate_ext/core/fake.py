@@ -67,70 +67,92 @@ def _register(entry: registry.Surrogate) -> None:
         _check_grad_output(spike + "_primitive_backward", grad_output, x)
         return x.new_empty(x.shape)
 
-    if entry.threshold:
-        _register_multistep(entry)
 
 
-_NEURONS = ("if", "lif", "plif")
+# --- The neuron engine's operators (core/neurons.py) --------------------------------------------
+
+def check_surrogate(op: str, surrogate: str, params, strict: bool, grad_scale) -> None:
+    """The checks of the neuron operators' chosen surrogate (surrogate_choice.h), same messages."""
+    entry = registry.BY_OP.get(surrogate)
+    if entry is None:
+        raise ValueError(f"{op}: surrogate must be one of {', '.join(registry.BY_OP)}; got '{surrogate}'")
+    registry.Param("grad_scale", float).check(op, grad_scale)
+    if len(params) != len(entry.params):
+        raise ValueError(f"{op}: surrogate {surrogate} takes {len(entry.params)} parameter(s) in "
+                         f"surrogate_params, got {len(params)}")
+    values = []
+    for i, (p, v) in enumerate(zip(entry.params, params)):
+        if p.type is int:
+            if not (math.isfinite(v) and v == math.floor(v)):
+                raise ValueError(f"{op}: surrogate_params[{i}] of {surrogate} must be an integer, got "
+                                 f"{registry.format_value(float(v))}")
+            v = int(v)
+        values.append(v)
+    entry.check(*values)
+    if strict and not entry.threshold:
+        raise ValueError(f"{op}: strict applies to threshold forwards only; {surrogate} has a "
+                         f"forward of its own")
 
 
-def _check_neuron(op: str, neuron: str, tau: float, k) -> None:
-    if neuron not in _NEURONS:
-        raise ValueError(f"{op}: neuron must be 'if', 'lif' or 'plif', got '{neuron}'")
-    if neuron == "lif" and not tau > 0:
-        raise ValueError(f"{op}: tau must be > 0, got {tau:g}")
-    if neuron == "plif":
-        if k is None or k.numel() != 1:
-            raise ValueError(f"{op}: plif_k must be a one-element tensor for neuron 'plif'")
-        _check_input(op, "plif_k", k)
+def _check_like(op: str, name: str, t, shape, like) -> None:
+    _check_input(op, name, t)
+    if list(t.shape) != list(shape):
+        raise ValueError(f"{op}: {name} must have shape {list(shape)}, got {list(t.shape)}")
+    if t.dtype != like.dtype:
+        raise TypeError(f"{op}: {name} must have dtype {like.dtype}, got {t.dtype}")
 
 
-def _check_threshold_and_reset(op: str, v_threshold, v_reset) -> None:
-    if not math.isfinite(v_threshold):
-        raise ValueError(f"{op}: v_threshold must be finite, got {registry.format_value(v_threshold)}")
-    if v_reset is not None and not math.isfinite(v_reset):
-        raise ValueError(f"{op}: v_reset must be finite or None, got {registry.format_value(v_reset)}")
+def _register_neuron(neuron) -> None:
+    from .neurons import neuron_argument_split
+    states, nargs = neuron.states, len(neuron.args)
+    name = f"surrogate_ext::{neuron.name}"
 
+    def check(op, multistep, x, init, args, surrogate, params, strict, grad_scale):
+        neuron.check(*args)
+        check_surrogate(op, surrogate, params, strict, grad_scale)
+        _check_input(op, "x_seq" if multistep else "x", x)
+        if multistep and x.dim() < 1:
+            raise ValueError(f"{op}: x_seq must have shape [T, ...], got a 0-d tensor")
+        shape = x.shape[1:] if multistep else x.shape
+        for s, t in zip(states, init):
+            _check_like(op, s + ("_init" if multistep else ""), t, shape, x)
+        return shape
 
-def _check_sequence(op: str, x_seq, v_init) -> None:
-    _check_input(op, "x_seq", x_seq)
-    if x_seq.dim() < 1:
-        raise ValueError(f"{op}: x_seq must have shape [T, ...], got a 0-d tensor")
-    _check_input(op, "v_init", v_init)
-    if v_init.shape != x_seq.shape[1:]:
-        raise ValueError(f"{op}: v_init must have the shape of one step of x_seq, "
-                         f"{list(x_seq.shape[1:])}, got {list(v_init.shape)}")
-    if v_init.dtype != x_seq.dtype:
-        raise TypeError(f"{op}: v_init must have the dtype of x_seq, {x_seq.dtype}, got {v_init.dtype}")
+    def multistep(x_seq, *rest, strict=False, grad_scale=1.0):
+        init, args, surrogate, params = neuron_argument_split(neuron, rest)
+        check(name + "_multistep", True, x_seq, init, args, surrogate, params, strict, grad_scale)
+        out = [x_seq.new_empty(x_seq.shape)]
+        for t in init:
+            out += [x_seq.new_empty(x_seq.shape), t.new_empty(t.shape)]
+        return tuple(out)
 
+    def grads(x, init, args):
+        out = [x.new_empty(x.shape)] + [t.new_empty(t.shape) for t in init]
+        out += [a.new_empty(a.shape) for a, spec in zip(args, neuron.args) if spec.type == "Tensor"]
+        return tuple(out)
 
-def _register_multistep(entry: registry.Surrogate) -> None:
-    forward = f"surrogate_ext::{entry.op}_multistep_node"
-    backward = forward + "_backward"
+    def multistep_backward(grad_spike_seq, *rest, strict=False, grad_scale=1.0):
+        k = len(states)
+        x_seq = rest[2 * k]
+        init, args, surrogate, params = neuron_argument_split(neuron, rest[2 * k + 1:], sequences=True)
+        check(name + "_multistep_backward", True, x_seq, init, args, surrogate, params, strict, grad_scale)
+        return grads(x_seq, init, args)
 
-    def forward_fake(x_seq, v_init, neuron, tau, k, decay_input, v_threshold, v_reset,
-                     detach_reset, *params, strict=False, grad_scale=1.0):
-        entry.check(*params)
-        _check_grad_scale(entry.op, grad_scale)
-        _check_sequence(forward, x_seq, v_init)
-        _check_neuron(forward, neuron, tau, k)
-        _check_threshold_and_reset(forward, v_threshold, v_reset)
-        spike_seq, v_seq, v = (t.new_empty(t.shape) for t in (x_seq, x_seq, v_init))
-        return spike_seq, v_seq, v
+    def step(x, *rest, strict=False, grad_scale=1.0):
+        init, args, surrogate, params = neuron_argument_split(neuron, rest)
+        check(name + "_step", False, x, init, args, surrogate, params, strict, grad_scale)
+        return tuple([x.new_empty(x.shape)] + [t.new_empty(t.shape) for t in init])
 
-    def backward_fake(grad_spike_seq, grad_v_seq, grad_v, x_seq, v_init, v_seq, neuron, tau, k,
-                      decay_input, v_threshold, v_reset, detach_reset, *params, strict=False,
-                      grad_scale=1.0):
-        entry.check(*params)
-        _check_grad_scale(entry.op, grad_scale)
-        _check_sequence(backward, x_seq, v_init)
-        _check_neuron(backward, neuron, tau, k)
-        _check_threshold_and_reset(backward, v_threshold, v_reset)
-        grad_k = k.new_empty(k.shape) if neuron == "plif" else x_seq.new_empty(())
-        return x_seq.new_empty(x_seq.shape), v_init.new_empty(v_init.shape), grad_k
+    def step_backward(grad_spike, *rest, strict=False, grad_scale=1.0):
+        k = len(states)
+        x = rest[k]
+        init, args, surrogate, params = neuron_argument_split(neuron, rest[k + 1:])
+        check(name + "_step_backward", False, x, init, args, surrogate, params, strict, grad_scale)
+        return grads(x, init, args)
 
-    torch.library.register_fake(forward)(forward_fake)
-    torch.library.register_fake(backward)(backward_fake)
+    for kind, fake in (("multistep", multistep), ("multistep_backward", multistep_backward),
+                       ("step", step), ("step_backward", step_backward)):
+        torch.library.register_fake(f"{name}_{kind}")(fake)
 
 
 @torch.library.register_fake("surrogate_ext::heaviside")
@@ -164,3 +186,12 @@ def _sso_backward_fake(grad_output, x, mean=0.0, variance=0.2):
 for _entry in registry.SURROGATES:
     _register(_entry)
 del _entry
+
+
+def _register_neurons() -> None:
+    from .neurons import NEURONS
+    for neuron in NEURONS:
+        _register_neuron(neuron)
+
+
+_register_neurons()

@@ -114,6 +114,8 @@ template <class T>
 struct ScalarMath {
   static C10_HOST_DEVICE T abs(T x) { return detail::abs_(x); }
   static C10_HOST_DEVICE T exp(T x) { return detail::exp_(x); }
+  // exp as torch.exp computes it (a neuron whose charge SpikingJelly writes with torch.exp)
+  static C10_HOST_DEVICE T exp_as_torch(T x) { return detail::exp_(x); }
   // 2^x for x <= 0 (the gradients' exp): a surrogate folds log2(e) into its constants, and the
   // AVX2 float vector uses a cheaper exp2 for this domain (fast_math_avx2.h)
   static C10_HOST_DEVICE T exp2_nonpositive(T x) { return detail::exp2_(x); }

@@ -1,28 +1,23 @@
 #pragma once
-// The multi-step spiking neurons (IF, LIF, parametric LIF) as one fused recurrence over T steps,
-// forward and BPTT backward, for one neuron (or one SIMD vector of neurons) at a time. The CPU and
-// CUDA kernels loop over neurons and call these; the surrogate gradient is the functor of
-// surrogates.h, so no formula is written twice.
+// The neuron engine's template: one neuron family (a dynamics functor of neurons.h) combined with
+// a fire rule (the step, or a surrogate's own spike count) and, in the backward, any surrogate's
+// gradient. The CPU and CUDA kernels loop over neurons and time steps and call the cells below, a
+// lane at a time (a scalar of the opmath type, or a CPU SIMD vector of neurons); no neuron's math
+// is written here, and none is written twice.
 //
-// Dynamics (SpikingJelly 0.0.0.0.14, spikingjelly.clock_driven.neuron), per step t:
-//   charge  h[t] = f(v[t-1], x[t])
-//             IF:                      v + x
-//             LIF,  decay_input:       v + (x - (v - v_reset)) / tau   (v_reset 0/None: v + (x - v) / tau)
-//             LIF, !decay_input:       v - (v - v_reset) / tau + x     (v_reset 0/None: v * (1 - 1/tau) + x)
-//             PLIF: the same with "/ tau" replaced by "* k", k = sigmoid(w)
-//   fire    s[t] = heaviside(h[t] - v_threshold)           (backward: surrogate grad g'(h - v_threshold))
-//           (strict: fires on h[t] - v_threshold > 0, snnTorch's and Norse's convention)
-//   reset   hard: v[t] = (1 - s) h + s v_reset;  soft (v_reset None): v[t] = h - s v_threshold
-// Each expression is evaluated in the same order as SpikingJelly's, so that in float32 and float64
-// the spikes and potentials equal the step-by-step 'torch' backend's bit for bit. h and v are
-// rounded to the storage type after each step (a no-op for float32/64), as a step-by-step
-// computation in that type would round them. The forward saves no h: the backward recomputes h
-// (and s) from v_seq and x_seq, which costs a read of x_seq instead of a whole [T, N] output.
-//
-// BPTT, with gv the gradient reaching v[t] (from the v_seq output and from step t+1):
-//   dh = grad_s * g' + gv * dv/dh + gv * dv/ds * g' (the last term dropped with detach_reset)
-//     hard: dv/dh = 1 - s, dv/ds = v_reset - h;  soft: dv/dh = 1, dv/ds = -v_threshold
-//   grad_x[t] = dh * dh/dx,  gv(t-1) += dh * dh/dv,  grad_k += dh * dh/dk (PLIF)
+// One step of a neuron, for state s[t-1] (one or two tensors: v, and w/c for two-state families),
+// input x[t] and the family's per-neuron parameters p:
+//   h    = charge(s[t-1], x[t], p)          the family; rounded to the storage type
+//   u    = fire_input(s[t-1], p, h)         the family: h - v_threshold (h / v_threshold for I-LIF)
+//   z[t] = fire(u)                          heaviside(u) (u > 0 when strict), or the surrogate's
+//                                           own spike count (MultiLevelSpikeCount)
+//   s[t] = next(s[t-1], x[t], p, h, z[t])   the family: the reset rule on v, the second state
+// The backward recomputes h and u from the saved states (the same expressions on the same values,
+// so the same bits) and walks t = T-1 .. 0 with the gradient reaching s[t] (from the state outputs
+// and from step t+1) as its carry. The family's vjp() turns (grad of z[t], grad of s[t], g'(u))
+// into the gradients of s[t-1], x[t] and p, where g' is the surrogate's gradient times grad_scale,
+// evaluated by the backend a row of neurons at a time (see cpu/multistep.h, cuda/multistep_ops.cu),
+// so that the kernels are compiled once per family, not once per family and surrogate.
 
 #include <surrogate_ext/math.h>
 #include <surrogate_ext/surrogates.h>
@@ -30,10 +25,9 @@
 #include <c10/macros/Macros.h>
 
 #include <cstdint>
+#include <tuple>
 
 namespace surrogate_ext {
-
-enum class NeuronKind : int { IF = 0, LIF = 1, PLIF = 2 };
 
 // Loads and stores of one lane: a scalar of the opmath type here; the CPU kernels specialise it
 // for SIMD vectors. round() is what storing to and reloading from the storage type does.
@@ -47,154 +41,219 @@ struct Lane {
   static C10_HOST_DEVICE V round(V v) { return static_cast<V>(static_cast<S>(v)); }
 };
 
-// The neuron's constants, in the opmath type T; built on the host by the operator.
+// N values of one lane (N may be 0: a family without tensor parameters).
+template <class V, int N>
+struct Values {
+  V v[N > 0 ? N : 1];
+  C10_HOST_DEVICE V& operator[](int i) { return v[i]; }
+  C10_HOST_DEVICE const V& operator[](int i) const { return v[i]; }
+};
+
+// A parameter the kernels read per neuron, in the opmath type: one value for every neuron
+// (stride 0) or one per neuron (stride 1, the parameter expanded to the neurons' shape).
 template <class T>
-struct NeuronParams {
-  NeuronKind kind;
-  bool decay_input;
-  bool reset_is_zero;  // v_reset None or 0: SpikingJelly's shorter charge expressions
-  bool hard_reset;     // v_reset not None
-  bool detach_reset;
-  bool strict;  // fire on h - v_threshold > 0 instead of >= 0
-  T tau;                // LIF
-  T k;                  // PLIF: sigmoid(w)
-  T keep;               // the "(1 - 1/tau)" or "(1 - k)" factor of !decay_input with v_reset 0
+struct ParamLanes {
+  const T* values;
+  int64_t stride;
+  template <class V>
+  C10_HOST_DEVICE V at(int64_t n) const {
+    return stride != 0 ? Lane<V>::load(values + n) : V(values[0]);
+  }
+};
+
+// The reset rule of SpikingJelly's neurons (and of the families that take theirs):
+//   hard (v_reset given): v = (1 - z) h + z v_reset;  soft: v = h - z v_threshold;  none: v = h.
+// detach_reset drops the reset's dependence on z from the backward.
+template <class T>
+struct ResetRule {
+  enum Kind : int { kHard = 0, kSoft = 1, kNone = 2 };
+  int kind;
+  bool detach;
   T v_threshold, v_reset;
 
-  // d / tau (LIF) or d * k (PLIF)
   template <class V>
-  C10_HOST_DEVICE V decay(V d) const {
-    return kind == NeuronKind::LIF ? d / V(tau) : d * V(k);
+  C10_HOST_DEVICE V apply(V h, V z) const {
+    if (kind == kHard) return (V(1) - z) * h + z * V(v_reset);
+    if (kind == kSoft) return h - z * V(v_threshold);
+    return h;
   }
+  // d apply / d h
   template <class V>
-  C10_HOST_DEVICE V charge(V v, V x) const {
-    if (kind == NeuronKind::IF) return v + x;
-    if (decay_input) return v + decay(x - (reset_is_zero ? v : v - V(v_reset)));
-    if (reset_is_zero) return v * V(keep) + x;
-    return v - decay(v - V(v_reset)) + x;
+  C10_HOST_DEVICE V d_h(V z) const {
+    return kind == kHard ? V(1) - z : V(1);
   }
-  // dh/dx and dh/dv of charge()
-  C10_HOST_DEVICE T dh_dx() const {
-    if (kind == NeuronKind::IF || !decay_input) return T(1);
-    return kind == NeuronKind::LIF ? T(1) / tau : k;
-  }
-  C10_HOST_DEVICE T dh_dv() const {
-    if (kind == NeuronKind::IF) return T(1);
-    if (!decay_input && reset_is_zero) return keep;
-    return T(1) - (kind == NeuronKind::LIF ? T(1) / tau : k);
-  }
-  // dh/dk of the PLIF charge, from v[t-1] and x[t]
+  // d apply / d z (0 with detach_reset)
   template <class V>
-  C10_HOST_DEVICE V dh_dk(V v_prev, V x) const {
-    const V leak = reset_is_zero ? v_prev : v_prev - V(v_reset);
-    return decay_input ? x - leak : -leak;
-  }
-  template <class V>
-  C10_HOST_DEVICE V reset(V h, V s) const {
-    if (hard_reset) return (V(1) - s) * h + s * V(v_reset);
-    return h - s * V(v_threshold);
+  C10_HOST_DEVICE V d_z(V h) const {
+    if (detach || kind == kNone) return V(0);
+    return kind == kHard ? V(v_reset) - h : V(-v_threshold);
   }
 };
 
-// h[t] = charge(v[t-1], x[t]), rounded to the storage type: the forward computes it, and the
-// backward recomputes it from the saved v_seq and x_seq (the same expression on the same values,
-// so the same h bit for bit).
-template <class scalar_t, class V, class T>
-C10_HOST_DEVICE V charge_step(const NeuronParams<T>& p, V v_prev, V x) {
-  return Lane<V>::template round<scalar_t>(p.charge(v_prev, x));
-}
+// The step's inputs in one lane: the state before it, the input, the parameters.
+template <class V, class F>
+struct StepIn {
+  Values<V, F::kStates> state;
+  V x;
+  Values<V, F::kParams> p;
+};
 
-// One BPTT step: from h[t], the gradients reaching s[t] (grad_s) and v[t] (gv, carry included),
-// gives dL/dh[t]. Then grad_x[t] = dh * dh_dx(), carry = dh * dh_dv().
-template <class V, class S, class T>
-C10_HOST_DEVICE V backward_step(const NeuronParams<T>& p, const S& surrogate, V h, V grad_s, V gv) {
-  const V u = h - V(p.v_threshold);
-  const V sg = surrogate.template grad<V>(u);
-  V dh;
-  if (p.hard_reset) {
-    const V s = Heaviside<T>(p.strict).template primitive<V>(u);
-    dh = grad_s * sg + gv * (V(1) - s);
-    if (!p.detach_reset) dh = dh + gv * (V(p.v_reset) - h) * sg;
-  } else {
-    dh = grad_s * sg + gv;
-    if (!p.detach_reset) dh = dh + gv * V(-p.v_threshold) * sg;
+// The gradients a step's vjp() gives: of the state before it, of the input, of the parameters.
+template <class V, class F>
+struct StepGrad {
+  Values<V, F::kStates> state;
+  V x;
+  Values<V, F::kParams> p;
+};
+
+// How a step fires: heaviside (strict: u > 0), or the spike count of the table's surrogates that
+// have a forward of their own (SURROGATE_EXT_FOR_EACH_OTHER_SURROGATE: MultiLevelSpikeCount),
+// called through its functor. A runtime choice, uniform across a call: one kernel serves both.
+// Built on the host (the unused functors hold their parameters' zero values).
+template <class T>
+struct Fire {
+  int own = 0;  // 0: heaviside; k > 0: the k-th surrogate of SURROGATE_EXT_FOR_EACH_OTHER_SURROGATE
+  bool strict = false;
+#define SURROGATE_EXT_OWN_SPIKE_MEMBER(op, Functor, params) \
+  Functor<T> op = std::make_from_tuple<Functor<T>>(typename Functor<float>::Args{});
+  SURROGATE_EXT_FOR_EACH_OTHER_SURROGATE(SURROGATE_EXT_OWN_SPIKE_MEMBER)
+#undef SURROGATE_EXT_OWN_SPIKE_MEMBER
+
+  template <class V>
+  C10_HOST_DEVICE V operator()(V u) const {
+    int k = 0;
+#define SURROGATE_EXT_OWN_SPIKE_CASE(op, Functor, params) \
+  if (own == ++k) return op.template spike<V>(u);
+    SURROGATE_EXT_FOR_EACH_OTHER_SURROGATE(SURROGATE_EXT_OWN_SPIKE_CASE)
+#undef SURROGATE_EXT_OWN_SPIKE_CASE
+    return Heaviside<T>(strict).template primitive<V>(u);
   }
-  return dh;
-}
+};
 
-// The tensors of one forward call: [T, N] contiguous, v_init and v (the last step's potential,
-// a copy of v_seq[T-1] that the kernels store after the last step) [N].
-template <class scalar_t, class T>
+// The tensors of one forward call. x and spike are [T, N]; the state sequences seq[k] are
+// [T, N] (for the single-step operators, T = 1 and seq[k] is the next state itself); init[k] and
+// last[k] (the state after the last step; null when not wanted) are [N].
+template <class scalar_t, class F>
 struct ForwardArgs {
-  NeuronParams<T> p;
+  using T = typename F::opmath;
+  F f;
+  Fire<T> fire;
   int64_t steps, N;
-  const scalar_t* x_seq;
-  const scalar_t* v_init;
-  scalar_t* spike_seq;
-  scalar_t* v_seq;
-  scalar_t* v;
+  const scalar_t* x;
+  Values<const scalar_t*, F::kStates> init;
+  scalar_t* spike;
+  Values<scalar_t*, F::kStates> seq;
+  Values<scalar_t*, F::kStates> last;
+  Values<ParamLanes<T>, F::kParams> p;
 };
 
-// The tensors of one backward call: [T, N] contiguous, v_init, grad_v and grad_v_init [N].
-// grad_v_seq is null when no gradient reaches v_seq, grad_v when none reaches the v output (a
-// gradient of v enters the recurrence as the carry of the last step, so a caller that needs only
-// the last state's gradient passes [N] values, not a [T, N] tensor of zeros with one row set);
-// grad_k_partial ([N], opmath type: each
-// neuron's sum of dh * dh/dk) is null when there is no k. dh_dx and dh_dv are p.dh_dx() and
-// p.dh_dv(), evaluated once per call rather than in every step of every lane.
-template <class scalar_t, class T>
+// The tensors of one backward call. grad_seq[k] ([T, N]) and grad_last[k] ([N]) are null where no
+// gradient reaches that output (a gradient of the last state enters the recurrence as the carry of
+// the last step); grad_p[k] ([N], opmath type) receives each neuron's sum over the steps of the
+// gradient of parameter k, which the host then sums over neurons.
+template <class scalar_t, class F>
 struct BackwardArgs {
-  NeuronParams<T> p;
-  T dh_dx, dh_dv;
+  using T = typename F::opmath;
+  F f;
+  Fire<T> fire;
   int64_t steps, N;
-  const scalar_t* grad_spike_seq;
-  const scalar_t* grad_v_seq;
-  const scalar_t* grad_v;
-  const scalar_t* x_seq;
-  const scalar_t* v_init;
-  const scalar_t* v_seq;
-  scalar_t* grad_x_seq;
-  scalar_t* grad_v_init;
-  T* grad_k_partial;
+  const scalar_t* grad_spike;
+  Values<const scalar_t*, F::kStates> grad_seq;
+  Values<const scalar_t*, F::kStates> grad_last;
+  const scalar_t* x;
+  Values<const scalar_t*, F::kStates> init;
+  Values<const scalar_t*, F::kStates> seq;
+  scalar_t* grad_x;
+  Values<scalar_t*, F::kStates> grad_init;
+  Values<T*, F::kParams> grad_p;
+  Values<ParamLanes<T>, F::kParams> p;
 };
 
-// Step t of the lane at neuron n (a scalar, or a SIMD vector of neurons n ...): v holds v[t-1]
-// and becomes v[t]; s[t] and v[t] are stored. The kernels call it for t = 0 .. T-1, then store v
-// as the v output.
-template <class V, class scalar_t, class T>
-C10_HOST_DEVICE void forward_cell(const ForwardArgs<scalar_t, T>& a, int64_t t, int64_t n, V& v) {
-  using L = Lane<V>;
-  const int64_t i = t * a.N + n;
-  const V h = charge_step<scalar_t>(a.p, v, L::load(a.x_seq + i));
-  const V s = Heaviside<T>(a.p.strict).template primitive<V>(h - V(a.p.v_threshold));
-  v = L::template round<scalar_t>(a.p.reset(h, s));
-  L::store(a.spike_seq + i, s);
-  L::store(a.v_seq + i, v);
+// The inputs of step t for the lane at neuron n; `state` holds the state before the step.
+template <class V, class F, class Args>
+C10_HOST_DEVICE StepIn<V, F> step_in(const Args& a, int64_t t, int64_t n,
+                                     const Values<V, F::kStates>& state) {
+  StepIn<V, F> in;
+  in.state = state;
+  in.x = Lane<V>::load(a.x + t * a.N + n);
+  for (int k = 0; k < F::kParams; ++k) in.p[k] = a.p[k].template at<V>(n);
+  return in;
 }
 
-// The gradient reaching v[T-1] from the v output: the carry the backward starts from.
-template <class V, class scalar_t, class T>
-C10_HOST_DEVICE V initial_carry(const BackwardArgs<scalar_t, T>& a, int64_t n) {
-  return a.grad_v != nullptr ? Lane<V>::load(a.grad_v + n) : V(0);
+// h of a step, rounded to the storage type: the forward computes it, and the backward recomputes
+// it from the saved states (the same expression on the same values, so the same h bit for bit).
+template <class scalar_t, class V, class F>
+C10_HOST_DEVICE V charged(const F& f, const StepIn<V, F>& in) {
+  return Lane<V>::template round<scalar_t>(f.charge(in));
 }
 
-// BPTT step t of the lane at neuron n: carry holds the gradient reaching v[t] from step t + 1
-// and becomes the one reaching v[t-1]; grad_k accumulates dh * dh/dk. grad_x[t] is stored. The
-// kernels start from carry = initial_carry(), call it for t = T-1 .. 0, then store carry as
-// grad_v_init and grad_k as its partial sum.
-template <class V, class S, class scalar_t, class T>
-C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, T>& a, const S& surrogate,
-                                   int64_t t, int64_t n, V& carry, V& grad_k) {
+// Step t of the lane at neuron n: `state` holds s[t-1] and becomes s[t]; z[t] and s[t] are
+// stored. The kernels call it for t = 0 .. T-1, then store the state as the last-state outputs.
+template <class V, class scalar_t, class F>
+C10_HOST_DEVICE void forward_cell(const ForwardArgs<scalar_t, F>& a, int64_t t, int64_t n,
+                                  Values<V, F::kStates>& state) {
   using L = Lane<V>;
   const int64_t i = t * a.N + n;
-  const V v_prev = t > 0 ? L::load(a.v_seq + i - a.N) : L::load(a.v_init + n);
-  const V x = L::load(a.x_seq + i);
-  const V h = charge_step<scalar_t>(a.p, v_prev, x);
-  const V gv = a.grad_v_seq != nullptr ? carry + L::load(a.grad_v_seq + i) : carry;
-  const V dh = backward_step(a.p, surrogate, h, L::load(a.grad_spike_seq + i), gv);
-  L::store(a.grad_x_seq + i, dh * V(a.dh_dx));
-  carry = dh * V(a.dh_dv);
-  if (a.grad_k_partial != nullptr) grad_k = grad_k + dh * a.p.dh_dk(v_prev, x);
+  const StepIn<V, F> in = step_in<V, F>(a, t, n, state);
+  const V h = charged<scalar_t>(a.f, in);
+  const V z = a.fire(a.f.fire_input(in, h));
+  Values<V, F::kStates> next;
+  a.f.next(in, h, z, next);
+  L::store(a.spike + i, z);
+  for (int k = 0; k < F::kStates; ++k) {
+    state[k] = L::template round<scalar_t>(next[k]);
+    L::store(a.seq[k] + i, state[k]);
+  }
+}
+
+// The state before step t in the backward: the saved s[t-1], or the initial state.
+template <class V, class scalar_t, class F>
+C10_HOST_DEVICE Values<V, F::kStates> state_before(const BackwardArgs<scalar_t, F>& a, int64_t t,
+                                                   int64_t n) {
+  Values<V, F::kStates> state;
+  for (int k = 0; k < F::kStates; ++k) {
+    state[k] = t > 0 ? Lane<V>::load(a.seq[k] + (t - 1) * a.N + n) : Lane<V>::load(a.init[k] + n);
+  }
+  return state;
+}
+
+// u of step t, recomputed: where the backend evaluates the surrogate gradient g'(u).
+template <class V, class scalar_t, class F>
+C10_HOST_DEVICE V backward_fire_input(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t n) {
+  const StepIn<V, F> in = step_in<V, F>(a, t, n, state_before<V>(a, t, n));
+  return a.f.fire_input(in, charged<scalar_t>(a.f, in));
+}
+
+// The carries the backward starts from: the gradients reaching the last state.
+template <class V, class scalar_t, class F>
+C10_HOST_DEVICE void initial_carry(const BackwardArgs<scalar_t, F>& a, int64_t n,
+                                   Values<V, F::kStates>& carry) {
+  for (int k = 0; k < F::kStates; ++k) {
+    carry[k] = a.grad_last[k] != nullptr ? Lane<V>::load(a.grad_last[k] + n) : V(0);
+  }
+}
+
+// BPTT step t of the lane at neuron n, given sg = g'(u) of that step: `carry` holds the gradient
+// reaching s[t] from step t+1 and becomes the one reaching s[t-1]; grad_p accumulates the
+// parameters' gradients. grad_x[t] is stored. The kernels start from initial_carry(), call it for
+// t = T-1 .. 0, then store the carry as the initial states' gradients and grad_p as the partials.
+template <class V, class scalar_t, class F>
+C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t n, V sg,
+                                   Values<V, F::kStates>& carry, Values<V, F::kParams>& grad_p) {
+  using L = Lane<V>;
+  const int64_t i = t * a.N + n;
+  const StepIn<V, F> in = step_in<V, F>(a, t, n, state_before<V>(a, t, n));
+  const V h = charged<scalar_t>(a.f, in);
+  const V z = a.fire(a.f.fire_input(in, h));
+  Values<V, F::kStates> g_next;
+  for (int k = 0; k < F::kStates; ++k) {
+    g_next[k] = a.grad_seq[k] != nullptr ? carry[k] + L::load(a.grad_seq[k] + i) : carry[k];
+  }
+  StepGrad<V, F> g;
+  a.f.vjp(in, h, z, sg, L::load(a.grad_spike + i), g_next, g);
+  L::store(a.grad_x + i, g.x);
+  carry = g.state;
+  for (int k = 0; k < F::kParams; ++k) grad_p[k] = grad_p[k] + g.p[k];
 }
 
 }  // namespace surrogate_ext

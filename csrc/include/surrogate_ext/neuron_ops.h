@@ -1,256 +1,396 @@
 #pragma once
-// The fused multi-step neuron operators of one surrogate, for one backend, generated from the
-// table in surrogates.h (see neuron.h for the dynamics):
-//   op_multistep_node(x_seq, v_init, neuron, tau, plif_k, decay_input, v_threshold, v_reset,
-//                     detach_reset, p..., *, strict, grad_scale) -> (spike_seq, v_seq, v)
-//   op_multistep_node_backward(grad_spike_seq, grad_v_seq?, grad_v?, x_seq, v_init, v_seq,
-//                     neuron, tau, plif_k, decay_input, v_threshold, v_reset, detach_reset, p...,
-//                     *, strict, grad_scale) -> (grad_x_seq, grad_v_init, grad_plif_k)
-// v is the state after the last step: the values of v_seq[T-1] (v_init when T = 0) in a tensor of
-// its own, so that a caller keeping only the state (the modules with store_v_seq=False) gives the
-// backward an [N] gradient rather than a [T, N] one.
-// strict fires on h - v_threshold > 0; grad_scale multiplies the surrogate gradient.
-// neuron is "if", "lif" (uses tau) or "plif" (uses plif_k = sigmoid(w), a one-element tensor;
-// named so that no surrogate parameter (LeakyKReLU's k) can clash with it).
+// The operators of one neuron family (a row of SURROGATE_EXT_FOR_EACH_NEURON, neurons.h), for one
+// backend. With s the family's states (v, or v and its second state w):
+//   NAME_multistep(x_seq, s_init..., <family arguments>, surrogate, surrogate_params, *, strict,
+//                  grad_scale) -> (spike_seq, v_seq, v[, w_seq, w])
+//   NAME_multistep_backward(grad_spike_seq, grad_v_seq?, grad_v?[, grad_w_seq?, grad_w?], x_seq,
+//                  s_init..., s_seq..., <family arguments>, ...) -> (grad_x_seq, grad_s_init...,
+//                  grad_<tensor argument>...)
+//   NAME_step(x, s..., <family arguments>, ...) -> (spike, v_next[, w_next])
+//   NAME_step_backward(grad_spike, grad_v_next?[, grad_w_next?], x, s..., <family arguments>, ...)
+//                  -> (grad_x, grad_s..., grad_<tensor argument>...)
+// The multi-step operators run T steps on x_seq [T, ...] (the states have x_seq[0]'s shape); v_seq
+// holds every step's state, v the last (v_init when T = 0), a tensor of its own so that a caller
+// keeping only the state gives the backward a one-step gradient. The step operators are one step
+// of the same kernels, for models that loop over time themselves. `surrogate` names any row of
+// surrogates.h, with its parameters in surrogate_params; strict fires on u > 0; grad_scale
+// multiplies the surrogate gradient. A family's tensor arguments (PLIF's w, KLIF's k) hold one
+// value or one per neuron (broadcastable to the states' shape); their gradients are summed over
+// neurons in double, serially on the CPU, so they are the same bits for any thread count.
 //
-// The host side (checks, contiguous inputs, new outputs, dtype dispatch, the sum of grad_k) is
-// here, once; a Backend provides only where the outputs live and the loop over neurons:
-//   using Guard = ...;                                    // RAII, constructed from a Device
-//   static at::Tensor new_sequence(const at::Tensor& like);  // an uninitialised [T, ...] output
-//   static at::Tensor total(const at::Tensor& partial);     // the sum of grad_k's partials, 0-d
-//   template <class scalar_t, class T> static void forward(const ForwardArgs<scalar_t, T>&);
-//   template <class scalar_t, class T, class S>
-//   static void backward(const BackwardArgs<scalar_t, T>&, const S& surrogate);
+// The host side (checks, contiguous inputs, new outputs, dtype dispatch, the parameters' sums) is
+// here, once; a Backend provides where the outputs live and the loops:
+//   using Guard = ...;                                       // RAII, constructed from a Device
+//   static at::Tensor new_sequence(const at::Tensor& like);  // an uninitialised output like `like`
+//   static at::Tensor total_to(const at::Tensor& partial, at::IntArrayRef shape);
+//                          // partial (the neurons' shape, opmath) summed to `shape`, in double
+//   template <class scalar_t, class F> static void forward(const ForwardArgs<scalar_t, F>&);
+//   template <class scalar_t, class F>
+//   static void backward(const BackwardArgs<scalar_t, F>&, const SurrogateChoice&);
 
 #include <surrogate_ext/checks.h>
 #include <surrogate_ext/dispatch.h>
 #include <surrogate_ext/neuron.h>
-#include <surrogate_ext/ops.h>
+#include <surrogate_ext/neurons.h>
+#include <surrogate_ext/surrogate_choice.h>
 
+#include <ATen/ExpandUtils.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/sum.h>
 #include <ATen/ops/zeros.h>
+#include <c10/util/ArrayRef.h>
 #include <c10/util/Optional.h>
 #include <c10/util/string_view.h>
 #include <torch/library.h>
 
-#include <cmath>
+#include <array>
 #include <string>
 #include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace surrogate_ext {
 
-// The host side of NeuronParams: the operator's arguments, checked once.
-struct NeuronConfig {
-  NeuronKind kind;
-  bool decay_input, reset_is_zero, hard_reset, detach_reset, strict = false;
-  double tau = 1, k = 1, keep = 1, v_threshold, v_reset = 0;
+namespace tags {
+#define SURROGATE_EXT_DEFINE_NEURON_TAG(name, Functor, second_state, params)              \
+  struct Functor##Operators {                                                            \
+    template <class T>                                                                   \
+    using family = Functor<T>;                                                           \
+    static constexpr const char* multistep = "surrogate_ext::" #name "_multistep";       \
+    static constexpr const char* multistep_backward =                                    \
+        "surrogate_ext::" #name "_multistep_backward";                                   \
+    static constexpr const char* step = "surrogate_ext::" #name "_step";                 \
+    static constexpr const char* step_backward = "surrogate_ext::" #name "_step_backward"; \
+    static constexpr const char* second = second_state;                            \
+  };
+SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_DEFINE_NEURON_TAG)
+#undef SURROGATE_EXT_DEFINE_NEURON_TAG
+}  // namespace tags
 
-  template <class T>
-  NeuronParams<T> params() const {
-    return NeuronParams<T>{kind, decay_input, reset_is_zero, hard_reset, detach_reset, strict,
-                           static_cast<T>(tau), static_cast<T>(k), static_cast<T>(keep),
-                           static_cast<T>(v_threshold), static_cast<T>(v_reset)};
-  }
+// An argument as the registered function takes it: tensors by const reference.
+template <class A>
+using ArgParam = std::conditional_t<std::is_same_v<A, at::Tensor>, const at::Tensor&, A>;
+
+// A tuple of n tensors (an operator's outputs).
+template <class Seq>
+struct TensorTupleOf;
+template <size_t... I>
+struct TensorTupleOf<std::index_sequence<I...>> {
+  template <size_t>
+  using Tensor = at::Tensor;
+  using type = std::tuple<Tensor<I>...>;
+  static type from(const std::vector<at::Tensor>& v) { return type(v[I]...); }
 };
+template <size_t n>
+using TensorTuple = TensorTupleOf<std::make_index_sequence<n>>;
 
-// 1 - k rounded to k's dtype, as SpikingJelly's `1. - w.sigmoid()` is.
-inline double one_minus_in(double k, at::ScalarType dtype) {
-  const double d = 1 - k;
-  switch (dtype) {
-    case at::kFloat: return static_cast<float>(d);
-    case at::kHalf: return static_cast<float>(c10::Half(static_cast<float>(d)));
-    case at::kBFloat16: return static_cast<float>(c10::BFloat16(static_cast<float>(d)));
-    default: return d;
-  }
-}
-
-inline NeuronConfig make_neuron_config(const char* op, c10::string_view neuron, double tau,
-                                       const c10::optional<at::Tensor>& k, bool decay_input,
-                                       double v_threshold, c10::optional<double> v_reset,
-                                       bool detach_reset, bool strict) {
-  NeuronConfig c;
-  if (neuron == "if") {
-    c.kind = NeuronKind::IF;
-  } else if (neuron == "lif") {
-    c.kind = NeuronKind::LIF;
-    TORCH_CHECK_VALUE(tau > 0, op, ": tau must be > 0, got ", tau);
-    c.tau = tau;
-    c.keep = 1 - 1 / tau;  // in double, then rounded to the opmath type: a Python scalar's path
-  } else if (neuron == "plif") {
-    c.kind = NeuronKind::PLIF;
-    TORCH_CHECK_VALUE(k.has_value() && k->defined() && k->numel() == 1, op,
-                      ": plif_k must be a one-element tensor for neuron 'plif'");
-    check_input(op, "plif_k", *k);
-    c.k = k->item<double>();
-    c.keep = one_minus_in(c.k, k->scalar_type());
-  } else {
-    TORCH_CHECK_VALUE(false, op, ": neuron must be 'if', 'lif' or 'plif', got '",
-                      std::string(neuron), "'");
-  }
-  c.decay_input = decay_input;
-  c.hard_reset = v_reset.has_value();
-  c.v_reset = v_reset.value_or(0);
-  c.reset_is_zero = c.v_reset == 0;
-  c.detach_reset = detach_reset;
-  c.strict = strict;
-  TORCH_CHECK_VALUE(std::isfinite(v_threshold), op, ": v_threshold must be finite, got ", v_threshold);
-  TORCH_CHECK_VALUE(!v_reset.has_value() || std::isfinite(*v_reset), op,
-                    ": v_reset must be finite or None, got ", c.v_reset);
-  c.v_threshold = v_threshold;
-  return c;
-}
-
-// x_seq: [T, ...]; v_init: x_seq[0]'s shape, dtype and device.
-inline void check_sequence(const char* op, const at::Tensor& x_seq, const at::Tensor& v_init) {
-  check_input(op, "x_seq", x_seq);
-  TORCH_CHECK_VALUE(x_seq.dim() >= 1, op, ": x_seq must have shape [T, ...], got a 0-d tensor");
-  check_input(op, "v_init", v_init);
-  TORCH_CHECK_VALUE(v_init.sizes() == x_seq.sizes().slice(1), op,
-                    ": v_init must have the shape of one step of x_seq, ", x_seq.sizes().slice(1),
-                    ", got ", v_init.sizes());
-  TORCH_CHECK_TYPE(v_init.scalar_type() == x_seq.scalar_type(), op,
-                   ": v_init must have the dtype of x_seq, ", x_seq.scalar_type(), ", got ",
-                   v_init.scalar_type());
-  TORCH_CHECK(v_init.device() == x_seq.device(), op, ": v_init must be on the device of x_seq, ",
-              x_seq.device(), ", got ", v_init.device());
-}
-
-// A tensor that must match `like` (x_seq for a [T, ...] one, v_init for one step) in shape, dtype
-// and device.
-inline void check_like(const char* op, const char* name, const at::Tensor& t,
+// A tensor that must match `like` in shape, dtype and device.
+inline void check_like(const char* op, const char* name, const at::Tensor& t, at::IntArrayRef shape,
                        const at::Tensor& like) {
-  TORCH_CHECK_VALUE(t.sizes() == like.sizes(), op, ": ", name, " must have shape ", like.sizes(),
-                    ", got ", t.sizes());
+  check_input(op, name, t);
+  TORCH_CHECK_VALUE(t.sizes() == shape, op, ": ", name, " must have shape ", shape, ", got ",
+                    t.sizes());
   TORCH_CHECK_TYPE(t.scalar_type() == like.scalar_type(), op, ": ", name, " must have dtype ",
                    like.scalar_type(), ", got ", t.scalar_type());
   TORCH_CHECK(t.device() == like.device(), op, ": ", name, " must be on device ", like.device(),
               ", got ", t.device());
 }
 
+inline bool given(const c10::optional<at::Tensor>& t) { return t.has_value() && t->defined(); }
+
 template <class T>
 const T* ptr_or_null(const at::Tensor& t) {
   return t.defined() ? t.const_data_ptr<T>() : nullptr;
 }
 
-namespace tags {
-#define SURROGATE_EXT_DEFINE_NEURON_TAG(op, Functor, params)                          \
-  struct op##_multistep_node {                                                        \
-    using surrogate = tags::op;                                                       \
-    static constexpr const char* forward = "surrogate_ext::" #op "_multistep_node";   \
-    static constexpr const char* backward =                                           \
-        "surrogate_ext::" #op "_multistep_node_backward";                             \
-  };
-SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_DEFINE_NEURON_TAG)
-#undef SURROGATE_EXT_DEFINE_NEURON_TAG
-}  // namespace tags
+// A tensor parameter as the kernels read it: its values in the opmath type, one for every neuron
+// (stride 0) or expanded to the neurons' shape.
+struct LaneTensor {
+  at::Tensor values;
+  bool per_neuron;
 
-using TensorTriple = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+  template <class T>
+  ParamLanes<T> lanes() const {
+    return ParamLanes<T>{values.const_data_ptr<T>(), per_neuron ? int64_t(1) : int64_t(0)};
+  }
+};
 
-template <class Backend, class Tag, class Args = ArgsOf<typename Tag::surrogate>>
+inline LaneTensor lane_tensor(const char* op, const char* name, const at::Tensor& p,
+                              at::IntArrayRef neurons, const at::Tensor& x) {
+  check_input(op, name, p);
+  TORCH_CHECK(p.device() == x.device(), op, ": ", name, " must be on the device of x, ",
+              x.device(), ", got ", p.device());
+  const auto opmath = at::toOpMathType(x.scalar_type());
+  if (p.numel() == 1 && p.dim() <= static_cast<int64_t>(neurons.size())) {
+    return {p.reshape({1}).to(opmath).contiguous(), false};
+  }
+  TORCH_CHECK_VALUE(p.dim() <= static_cast<int64_t>(neurons.size()) &&
+                        at::infer_size(p.sizes(), neurons) == neurons.vec(),
+                    op, ": ", name, " must hold one value or be broadcastable to the neurons' shape ",
+                    neurons, ", got shape ", p.sizes());
+  return {p.to(opmath).expand(neurons).contiguous(), true};
+}
+
+template <class Backend, class Tag, class Args = typename Tag::template family<float>::Args>
 struct NeuronOps;
 
 template <class Backend, class Tag, class... A>
 struct NeuronOps<Backend, Tag, std::tuple<A...>> {
-  using Surrogate = typename Tag::surrogate;
   template <class T>
-  using S = typename Surrogate::template functor<T>;
-  template <class T>
-  using Scaled = typename ScaledBy<S>::template Functor<T>;
+  using F = typename Tag::template family<T>;
+  static constexpr int S = F<float>::kStates, P = F<float>::kParams;
+  static constexpr size_t kTensorArgs = (size_t(0) + ... + size_t(std::is_same_v<A, at::Tensor>));
+  using States = std::array<at::Tensor, S>;
+  using OptionalStates = std::array<c10::optional<at::Tensor>, S>;
 
-  static TensorTriple forward(const at::Tensor& x_in, const at::Tensor& v_in,
-                              c10::string_view neuron, double tau,
-                              const c10::optional<at::Tensor>& k, bool decay_input,
-                              double v_threshold, c10::optional<double> v_reset, bool detach_reset,
-                              A... a, bool strict, double grad_scale) {
-    S<float>::check(Surrogate::name, a...);
-    check_finite(Surrogate::name, "grad_scale", grad_scale);
-    check_sequence(Tag::forward, x_in, v_in);
-    const NeuronConfig c = make_neuron_config(Tag::forward, neuron, tau, k, decay_input,
-                                              v_threshold, v_reset, detach_reset, strict);
-    const typename Backend::Guard guard(x_in.device());
-    const at::Tensor x_seq = x_in.contiguous(), v_init = v_in.contiguous();
-    at::Tensor spike_seq = Backend::new_sequence(x_seq), v_seq = Backend::new_sequence(x_seq);
-    at::Tensor v = at::empty(v_init.sizes(), v_init.options());
-    if (v_init.numel() > 0) {  // T = 0 too: the kernels then store v_init as v
-      SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
-        using opmath_t = at::opmath_type<scalar_t>;
-        Backend::forward(ForwardArgs<scalar_t, opmath_t>{
-            c.params<opmath_t>(), x_seq.size(0), v_init.numel(), x_seq.const_data_ptr<scalar_t>(),
-            v_init.const_data_ptr<scalar_t>(), spike_seq.mutable_data_ptr<scalar_t>(),
-            v_seq.mutable_data_ptr<scalar_t>(), v.mutable_data_ptr<scalar_t>()});
-      });
-    }
-    return {spike_seq, v_seq, v};
+  // "v" or the second state's name, with "_init" for the multi-step operators' arguments
+  static std::string state_name(int k, const char* suffix = "") {
+    return std::string(k == 0 ? "v" : Tag::second) + suffix;
   }
 
-  static TensorTriple backward(const at::Tensor& grad_spike_in,
-                               const c10::optional<at::Tensor>& grad_v_seq_in,
-                               const c10::optional<at::Tensor>& grad_v_in, const at::Tensor& x_in,
-                               const at::Tensor& v_init_in,
-                               const at::Tensor& v_seq_in, c10::string_view neuron, double tau,
-                               const c10::optional<at::Tensor>& k, bool decay_input,
-                               double v_threshold, c10::optional<double> v_reset,
-                               bool detach_reset, A... a, bool strict, double grad_scale) {
-    S<float>::check(Surrogate::name, a...);
-    check_finite(Surrogate::name, "grad_scale", grad_scale);
-    check_sequence(Tag::backward, x_in, v_init_in);
-    check_like(Tag::backward, "grad_spike_seq", grad_spike_in, x_in);
-    check_like(Tag::backward, "v_seq", v_seq_in, x_in);
-    const bool has_grad_v_seq = grad_v_seq_in.has_value() && grad_v_seq_in->defined();
-    if (has_grad_v_seq) check_like(Tag::backward, "grad_v_seq", *grad_v_seq_in, x_in);
-    const bool has_grad_v = grad_v_in.has_value() && grad_v_in->defined();
-    if (has_grad_v) check_like(Tag::backward, "grad_v", *grad_v_in, v_init_in);
-    const NeuronConfig c = make_neuron_config(Tag::backward, neuron, tau, k, decay_input,
-                                              v_threshold, v_reset, detach_reset, strict);
-    const bool k_grad = c.kind == NeuronKind::PLIF;
-
-    const typename Backend::Guard guard(x_in.device());
-    const at::Tensor grad_spike_seq = grad_spike_in.contiguous(), x_seq = x_in.contiguous(),
-                     v_init = v_init_in.contiguous(), v_seq = v_seq_in.contiguous();
-    const at::Tensor grad_v_seq = has_grad_v_seq ? grad_v_seq_in->contiguous() : at::Tensor();
-    const at::Tensor grad_v = has_grad_v ? grad_v_in->contiguous() : at::Tensor();
-    at::Tensor grad_x_seq = Backend::new_sequence(x_seq);
-    at::Tensor grad_v_init = at::empty(v_init.sizes(), v_init.options());
-    at::Tensor grad_k_partial;
-    if (k_grad) {
-      const auto opmath_dtype = at::toOpMathType(x_seq.scalar_type());
-      grad_k_partial = at::zeros(v_init.sizes(), x_seq.options().dtype(opmath_dtype));
+  static void check_states(const char* op, bool multistep, const at::Tensor& x,
+                           at::IntArrayRef neurons, const States& states) {
+    for (int k = 0; k < S; ++k) {
+      check_like(op, state_name(k, multistep ? "_init" : "").c_str(), states[k], neurons, x);
     }
-    const int64_t steps = x_seq.size(0), N = v_init.numel();
-    if (N > 0) {  // T = 0 too: the kernels store the initial carry (grad_v or 0) as grad_v_init
-      SURROGATE_EXT_DISPATCH_FLOATING(x_seq.scalar_type(), [&] {
-        using opmath_t = at::opmath_type<scalar_t>;
-        const auto p = c.params<opmath_t>();
-        Backend::backward(
-            BackwardArgs<scalar_t, opmath_t>{
-                p, p.dh_dx(), p.dh_dv(), steps, N, grad_spike_seq.const_data_ptr<scalar_t>(),
-                ptr_or_null<scalar_t>(grad_v_seq), ptr_or_null<scalar_t>(grad_v),
-                x_seq.const_data_ptr<scalar_t>(),
-                v_init.const_data_ptr<scalar_t>(), v_seq.const_data_ptr<scalar_t>(),
-                grad_x_seq.mutable_data_ptr<scalar_t>(), grad_v_init.mutable_data_ptr<scalar_t>(),
-                k_grad ? grad_k_partial.mutable_data_ptr<opmath_t>() : nullptr},
-            Scaled<opmath_t>(grad_scale, a...));
+  }
+
+  static std::array<LaneTensor, P> prepare_lanes(const char* op, const at::Tensor& x,
+                                                 at::IntArrayRef neurons, ArgParam<A>... a) {
+    const std::array<at::Tensor, P> raw = F<float>::lanes(a...);
+    std::array<LaneTensor, P> lanes;
+    for (int k = 0; k < P; ++k) lanes[k] = lane_tensor(op, F<float>::lane_name(k), raw[k], neurons, x);
+    return lanes;
+  }
+
+  // The forward of T steps (multistep) or of one (step: x has the states' shape).
+  static std::vector<at::Tensor> run_forward(const char* op, bool multistep, const at::Tensor& x_in,
+                                             const States& states_in, ArgParam<A>... a, c10::string_view surrogate,
+                                             c10::ArrayRef<double> surrogate_params, bool strict,
+                                             double grad_scale) {
+    F<float>::check(op, a...);
+    const SurrogateChoice choice = choose_surrogate(op, surrogate, surrogate_params, strict, grad_scale);
+    check_input(op, multistep ? "x_seq" : "x", x_in);
+    TORCH_CHECK_VALUE(!multistep || x_in.dim() >= 1, op,
+                      ": x_seq must have shape [T, ...], got a 0-d tensor");
+    const at::IntArrayRef neurons = multistep ? x_in.sizes().slice(1) : x_in.sizes();
+    check_states(op, multistep, x_in, neurons, states_in);
+    const typename Backend::Guard guard(x_in.device());
+    const std::array<LaneTensor, P> lanes = prepare_lanes(op, x_in, neurons, a...);
+    const at::Tensor x = x_in.contiguous();
+    States init;
+    for (int k = 0; k < S; ++k) init[k] = states_in[k].contiguous();
+    at::Tensor spike = Backend::new_sequence(x);
+    States seq, last;
+    for (int k = 0; k < S; ++k) {
+      seq[k] = Backend::new_sequence(x);
+      if (multistep) last[k] = at::empty(init[k].sizes(), init[k].options());
+    }
+    const int64_t steps = multistep ? x.size(0) : 1, N = init[0].numel();
+    if (N > 0) {  // T = 0 too: the kernels then store the initial states as the last ones
+      SURROGATE_EXT_DISPATCH_FLOATING(x.scalar_type(), [&] {
+        using T = at::opmath_type<scalar_t>;
+        ForwardArgs<scalar_t, F<T>> args{F<T>(a...), make_fire<T>(choice), steps, N,
+                                         x.const_data_ptr<scalar_t>(), {}, spike.mutable_data_ptr<scalar_t>(),
+                                         {}, {}, {}};
+        for (int k = 0; k < S; ++k) {
+          args.init[k] = init[k].template const_data_ptr<scalar_t>();
+          args.seq[k] = seq[k].template mutable_data_ptr<scalar_t>();
+          args.last[k] = multistep ? last[k].template mutable_data_ptr<scalar_t>() : nullptr;
+        }
+        for (int k = 0; k < P; ++k) args.p[k] = lanes[k].template lanes<T>();
+        Backend::forward(args);
       });
     }
-    at::Tensor grad_k = k_grad ? Backend::total(grad_k_partial).to(k->scalar_type()).reshape(k->sizes())
-                               : at::zeros({}, x_seq.options());
-    return {grad_x_seq, grad_v_init, grad_k};
+    std::vector<at::Tensor> out{spike};
+    for (int k = 0; k < S; ++k) {
+      out.push_back(seq[k]);
+      if (multistep) out.push_back(last[k]);
+    }
+    return out;
+  }
+
+  static std::vector<at::Tensor> run_backward(const char* op, bool multistep,
+                                              const at::Tensor& grad_spike_in,
+                                              const OptionalStates& grad_seq_in,
+                                              const OptionalStates& grad_last_in,
+                                              const at::Tensor& x_in, const States& init_in,
+                                              const States& seq_in, ArgParam<A>... a, c10::string_view surrogate,
+                                              c10::ArrayRef<double> surrogate_params, bool strict,
+                                              double grad_scale) {
+    F<float>::check(op, a...);
+    const SurrogateChoice choice = choose_surrogate(op, surrogate, surrogate_params, strict, grad_scale);
+    check_input(op, multistep ? "x_seq" : "x", x_in);
+    TORCH_CHECK_VALUE(!multistep || x_in.dim() >= 1, op,
+                      ": x_seq must have shape [T, ...], got a 0-d tensor");
+    const at::IntArrayRef neurons = multistep ? x_in.sizes().slice(1) : x_in.sizes();
+    check_states(op, multistep, x_in, neurons, init_in);
+    check_like(op, multistep ? "grad_spike_seq" : "grad_spike", grad_spike_in, x_in.sizes(), x_in);
+    for (int k = 0; k < S; ++k) {
+      if (multistep) check_like(op, state_name(k, "_seq").c_str(), seq_in[k], x_in.sizes(), x_in);
+      if (given(grad_seq_in[k])) {
+        check_like(op, ("grad_" + state_name(k, "_seq")).c_str(), *grad_seq_in[k], x_in.sizes(), x_in);
+      }
+      if (given(grad_last_in[k])) {
+        check_like(op, ("grad_" + state_name(k, multistep ? "" : "_next")).c_str(), *grad_last_in[k],
+                   neurons, x_in);
+      }
+    }
+    const typename Backend::Guard guard(x_in.device());
+    const std::array<LaneTensor, P> lanes = prepare_lanes(op, x_in, neurons, a...);
+    const at::Tensor x = x_in.contiguous(), grad_spike = grad_spike_in.contiguous();
+    States init, seq, grad_seq, grad_last, grad_init;
+    for (int k = 0; k < S; ++k) {
+      init[k] = init_in[k].contiguous();
+      if (multistep) seq[k] = seq_in[k].contiguous();
+      if (given(grad_seq_in[k])) grad_seq[k] = grad_seq_in[k]->contiguous();
+      if (given(grad_last_in[k])) grad_last[k] = grad_last_in[k]->contiguous();
+      grad_init[k] = at::empty(init[k].sizes(), init[k].options());
+    }
+    at::Tensor grad_x = Backend::new_sequence(x);
+    std::array<at::Tensor, P> partial;
+    for (int k = 0; k < P; ++k) {
+      partial[k] = at::zeros(neurons, x.options().dtype(at::toOpMathType(x.scalar_type())));
+    }
+    const int64_t steps = multistep ? x.size(0) : 1, N = init[0].numel();
+    if (N > 0) {  // T = 0 too: the kernels store the initial carries as the initial states' gradients
+      SURROGATE_EXT_DISPATCH_FLOATING(x.scalar_type(), [&] {
+        using T = at::opmath_type<scalar_t>;
+        BackwardArgs<scalar_t, F<T>> args{F<T>(a...), make_fire<T>(choice), steps, N,
+                                          grad_spike.const_data_ptr<scalar_t>(), {}, {},
+                                          x.const_data_ptr<scalar_t>(), {}, {},
+                                          grad_x.mutable_data_ptr<scalar_t>(), {}, {}, {}};
+        for (int k = 0; k < S; ++k) {
+          args.grad_seq[k] = ptr_or_null<scalar_t>(grad_seq[k]);
+          args.grad_last[k] = ptr_or_null<scalar_t>(grad_last[k]);
+          args.init[k] = init[k].template const_data_ptr<scalar_t>();
+          args.seq[k] = ptr_or_null<scalar_t>(seq[k]);
+          args.grad_init[k] = grad_init[k].template mutable_data_ptr<scalar_t>();
+        }
+        for (int k = 0; k < P; ++k) {
+          args.p[k] = lanes[k].template lanes<T>();
+          args.grad_p[k] = partial[k].template mutable_data_ptr<T>();
+        }
+        Backend::backward(args, choice);
+      });
+    }
+    std::vector<at::Tensor> out{grad_x};
+    for (int k = 0; k < S; ++k) out.push_back(grad_init[k]);
+    if constexpr (kTensorArgs > 0) {
+      const std::array<at::Tensor, P> raw = F<float>::lanes(a...);
+      std::array<at::Tensor, P> grads;
+      for (int k = 0; k < P; ++k) {
+        const at::Tensor total = Backend::total_to(partial[k], lanes[k].per_neuron ? raw[k].sizes() : at::IntArrayRef{});
+        grads[k] = total.reshape(raw[k].sizes());
+      }
+      const std::vector<at::Tensor> arg_grads = F<float>::gradients(grads, raw, a...);
+      const std::vector<at::Tensor> tensor_args = tensor_arguments(a...);
+      for (size_t k = 0; k < kTensorArgs; ++k) {
+        out.push_back(arg_grads[k].to(tensor_args[k].scalar_type()).reshape(tensor_args[k].sizes()));
+      }
+    }
+    return out;
+  }
+
+  template <class... B>
+  static std::vector<at::Tensor> tensor_arguments(const B&... b) {
+    std::vector<at::Tensor> out;
+    (
+        [&] {
+          if constexpr (std::is_same_v<B, at::Tensor>) out.push_back(b);
+        }(),
+        ...);
+    return out;
+  }
+
+  // --- the registered functions, one state or two --------------------------------------------
+  static typename TensorTuple<3>::type multistep1(const at::Tensor& x_seq, const at::Tensor& v_init,
+                                                  ArgParam<A>... a, c10::string_view surrogate,
+                                                  c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+    return TensorTuple<3>::from(run_forward(Tag::multistep, true, x_seq, {v_init}, a...,
+                                            surrogate, sp, strict, grad_scale));
+  }
+  static typename TensorTuple<5>::type multistep2(const at::Tensor& x_seq, const at::Tensor& v_init,
+                                                  const at::Tensor& w_init, ArgParam<A>... a,
+                                                  c10::string_view surrogate, c10::ArrayRef<double> sp,
+                                                  bool strict, double grad_scale) {
+    return TensorTuple<5>::from(run_forward(Tag::multistep, true, x_seq, {v_init, w_init},
+                                            a..., surrogate, sp, strict, grad_scale));
+  }
+  static typename TensorTuple<2 + kTensorArgs>::type multistep_backward1(
+      const at::Tensor& grad_spike_seq, const c10::optional<at::Tensor>& grad_v_seq,
+      const c10::optional<at::Tensor>& grad_v, const at::Tensor& x_seq, const at::Tensor& v_init,
+      const at::Tensor& v_seq, ArgParam<A>... a, c10::string_view surrogate,
+      c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+    return TensorTuple<2 + kTensorArgs>::from(
+        run_backward(Tag::multistep_backward, true, grad_spike_seq, {grad_v_seq}, {grad_v}, x_seq,
+                     {v_init}, {v_seq}, a..., surrogate, sp, strict, grad_scale));
+  }
+  static typename TensorTuple<3 + kTensorArgs>::type multistep_backward2(
+      const at::Tensor& grad_spike_seq, const c10::optional<at::Tensor>& grad_v_seq,
+      const c10::optional<at::Tensor>& grad_v, const c10::optional<at::Tensor>& grad_w_seq,
+      const c10::optional<at::Tensor>& grad_w, const at::Tensor& x_seq, const at::Tensor& v_init,
+      const at::Tensor& w_init, const at::Tensor& v_seq, const at::Tensor& w_seq, ArgParam<A>... a,
+      c10::string_view surrogate, c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+    return TensorTuple<3 + kTensorArgs>::from(run_backward(
+        Tag::multistep_backward, true, grad_spike_seq, {grad_v_seq, grad_w_seq}, {grad_v, grad_w},
+        x_seq, {v_init, w_init}, {v_seq, w_seq}, a..., surrogate, sp, strict,
+        grad_scale));
+  }
+  static typename TensorTuple<2>::type step1(const at::Tensor& x, const at::Tensor& v,
+                                             ArgParam<A>... a, c10::string_view surrogate,
+                                             c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+    return TensorTuple<2>::from(
+        run_forward(Tag::step, false, x, {v}, a..., surrogate, sp, strict, grad_scale));
+  }
+  static typename TensorTuple<3>::type step2(const at::Tensor& x, const at::Tensor& v,
+                                             const at::Tensor& w, ArgParam<A>... a,
+                                             c10::string_view surrogate, c10::ArrayRef<double> sp,
+                                             bool strict, double grad_scale) {
+    return TensorTuple<3>::from(
+        run_forward(Tag::step, false, x, {v, w}, a..., surrogate, sp, strict, grad_scale));
+  }
+  static typename TensorTuple<2 + kTensorArgs>::type step_backward1(
+      const at::Tensor& grad_spike, const c10::optional<at::Tensor>& grad_v_next,
+      const at::Tensor& x, const at::Tensor& v, ArgParam<A>... a, c10::string_view surrogate,
+      c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+    return TensorTuple<2 + kTensorArgs>::from(
+        run_backward(Tag::step_backward, false, grad_spike, {c10::nullopt}, {grad_v_next}, x, {v},
+                     {at::Tensor()}, a..., surrogate, sp, strict, grad_scale));
+  }
+  static typename TensorTuple<3 + kTensorArgs>::type step_backward2(
+      const at::Tensor& grad_spike, const c10::optional<at::Tensor>& grad_v_next,
+      const c10::optional<at::Tensor>& grad_w_next, const at::Tensor& x, const at::Tensor& v,
+      const at::Tensor& w, ArgParam<A>... a, c10::string_view surrogate, c10::ArrayRef<double> sp,
+      bool strict, double grad_scale) {
+    return TensorTuple<3 + kTensorArgs>::from(run_backward(
+        Tag::step_backward, false, grad_spike, {c10::nullopt, c10::nullopt},
+        {grad_v_next, grad_w_next}, x, {v, w}, {at::Tensor(), at::Tensor()}, a...,
+        surrogate, sp, strict, grad_scale));
   }
 
   static void register_kernels(torch::Library& m) {
-    m.impl(Tag::forward, TORCH_FN(forward));
-    m.impl(Tag::backward, TORCH_FN(backward));
+    if constexpr (S == 1) {
+      m.impl(Tag::multistep, TORCH_FN(multistep1));
+      m.impl(Tag::multistep_backward, TORCH_FN(multistep_backward1));
+      m.impl(Tag::step, TORCH_FN(step1));
+      m.impl(Tag::step_backward, TORCH_FN(step_backward1));
+    } else {
+      m.impl(Tag::multistep, TORCH_FN(multistep2));
+      m.impl(Tag::multistep_backward, TORCH_FN(multistep_backward2));
+      m.impl(Tag::step, TORCH_FN(step2));
+      m.impl(Tag::step_backward, TORCH_FN(step_backward2));
+    }
   }
 };
 
-// Registers the multi-step neuron operators of every surrogate.
+// Registers the operators of every neuron family.
 template <class Backend>
 void register_neuron_ops(torch::Library& m) {
-#define SURROGATE_EXT_REGISTER(op, Functor, params) \
-  NeuronOps<Backend, tags::op##_multistep_node>::register_kernels(m);
-  SURROGATE_EXT_FOR_EACH_THRESHOLD_SURROGATE(SURROGATE_EXT_REGISTER)
+#define SURROGATE_EXT_REGISTER(name, Functor, second_state, params) \
+  NeuronOps<Backend, tags::Functor##Operators>::register_kernels(m);
+  SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_REGISTER)
 #undef SURROGATE_EXT_REGISTER
 }
 

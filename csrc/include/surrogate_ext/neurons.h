@@ -1,0 +1,587 @@
+#pragma once
+// All the neuron math: one dynamics functor per neuron family, plus the table that drives
+// everything else (schemas, CPU/CUDA/autograd registration, fake kernels, the namespaces' classes).
+// The template that runs them (fire, BPTT, the kernels) is neuron.h; the surrogate is any row of
+// surrogates.h.
+//
+// A family F<T> (T the opmath type: float for float/half/bfloat16, double for double) provides
+//   kStates               1 (v) or 2 (v and a second state, named in the table)
+//   kParams               the per-neuron parameters the kernels read (ParamLanes), each with a
+//                         gradient; scalars of the schema are members instead
+//   charge(in)            h from the state before the step, the input and the parameters
+//   fire_input(in, h)     u, whose step (or spike count) is the spike z
+//   next(in, h, z, out)   the state after the step (the reset rule, the second state's update)
+//   vjp(in, h, z, sg, gz, g_next, g)
+//                         the step's vector-Jacobian product: from the gradients reaching z (gz)
+//                         and the state after the step (g_next), with sg = g'(u) the surrogate
+//                         gradient, the gradients of the state before it, the input and the
+//                         parameters
+// and on the host
+//   using Args            the schema's family arguments, in order (double, bool,
+//                         c10::optional<double>, at::Tensor for a tensor argument)
+//   static check(op, a...)                 the arguments' constraints, raising ValueError
+//   F(a...)                                the functor, from the arguments
+//   static lanes(a...)                     the kParams tensors the kernels read (a tensor
+//                                          argument, or a function of it: PLIF's sigmoid(w))
+//   static gradients(grads, lanes, a...)   the gradients of the tensor arguments, in their order,
+//                                          from those of the lanes (summed to their shapes)
+//   static lane_name(k)                    the tensor argument lane k comes from (messages)
+// Methods are templates over V, the lane type: T itself, or a CPU SIMD vector of T. Expressions
+// are evaluated in the order of the peer whose neuron the family mirrors (named at each), so that
+// in float32 and float64 spikes and states equal that peer's step-by-step PyTorch code bit for
+// bit; neuron.h rounds h and the states to the storage type, as a step in that type would.
+
+#include <surrogate_ext/checks.h>
+#include <surrogate_ext/math.h>
+#include <surrogate_ext/neuron.h>
+
+#include <ATen/TensorOperators.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/rsub.h>
+#include <ATen/ops/sigmoid.h>
+#include <c10/util/Optional.h>
+
+#include <array>
+#include <cmath>
+#include <tuple>
+#include <vector>
+
+namespace surrogate_ext {
+
+using OptionalDouble = c10::optional<double>;
+
+// SpikingJelly's fire and reset arguments, the last of most families' schemas:
+// v_threshold; v_reset (None: soft reset, subtract v_threshold); detach_reset.
+#define SURROGATE_EXT_SPIKINGJELLY_RESET ", float v_threshold, float? v_reset, bool detach_reset"
+
+inline void check_reset(const char* op, double v_threshold, OptionalDouble v_reset) {
+  TORCH_CHECK_VALUE(std::isfinite(v_threshold), op, ": v_threshold must be finite, got ", v_threshold);
+  TORCH_CHECK_VALUE(!v_reset.has_value() || std::isfinite(*v_reset), op,
+                    ": v_reset must be finite or None, got ", v_reset.value_or(0));
+}
+
+template <class T>
+ResetRule<T> spikingjelly_reset(double v_threshold, OptionalDouble v_reset, bool detach_reset) {
+  return ResetRule<T>{v_reset.has_value() ? ResetRule<T>::kHard : ResetRule<T>::kSoft, detach_reset,
+                      T(v_threshold), T(v_reset.value_or(0))};
+}
+
+// The gradient reaching h through the fire and the reset rule, for a family whose u is h - v_th:
+//   dL/dh = (gz + gv dv/dz) g'(u) + gv dv/dh    (gv: the gradient reaching the reset v)
+template <class V, class T>
+C10_HOST_DEVICE V through_fire_and_reset(const ResetRule<T>& r, V h, V z, V sg, V gz, V gv) {
+  return (gz + gv * r.template d_z<V>(h)) * sg + gv * r.template d_h<V>(z);
+}
+
+// What every family without tensor arguments has on the host.
+template <int kParams>
+struct NoTensorArguments {
+  static const char* lane_name(int) { return ""; }
+  template <class... A>
+  static std::array<at::Tensor, kParams> lanes(const A&...) { return {}; }
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, kParams>&,
+                                           const std::array<at::Tensor, kParams>&, const A&...) {
+    return {};
+  }
+};
+
+// --- SpikingJelly 2.0 (spikingjelly.activation_based.neuron) and 0.0.0.0.14 (clock_driven) -------
+
+// IF: h = v + x
+template <class T>
+struct IFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 0;
+  using Args = std::tuple<double, OptionalDouble, bool>;
+  static void check(const char* op, double v_threshold, OptionalDouble v_reset, bool) {
+    check_reset(op, v_threshold, v_reset);
+  }
+  ResetRule<T> reset;
+  IFNeuron(double v_threshold, OptionalDouble v_reset, bool detach_reset)
+      : reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, IFNeuron>& in) const { return in.state[0] + in.x; }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, IFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, IFNeuron>&, V h, V z, Values<V, 1>& out) const {
+    out[0] = reset.apply(h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, IFNeuron>&, V h, V z, V sg, V gz, const Values<V, 1>& g_next,
+                           StepGrad<V, IFNeuron>& g) const {
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    g.state[0] = gh;
+    g.x = gh;
+  }
+};
+
+// The leak of SpikingJelly's LIF, with k = 1/tau (LIF, KLIF) or sigmoid(w) (PLIF):
+//   decay_input:  h = v + (x - (v - v_reset)) k        (the 1/tau form divides by tau)
+//   otherwise:    h = v - (v - v_reset) k + x
+//                 or, with factored_leak and v_reset 0 (or None), h = v (1 - k) + x, as
+//                 SpikingJelly 0.0.0.0.14 and SpikingJelly 2.0's multi-step I-LIF evaluate it
+// v_reset None counts as 0 in the charge. `divide` chooses "/ tau" over "* k".
+template <class T>
+struct Leak {
+  bool decay_input, factored, divide;
+  T tau, leak_reset;  // leak_reset: v_reset, 0 when None
+
+  // keep: (1 - k) as the caller computed it (1 - 1/tau in double, or 1 - sigmoid(w) in w's dtype)
+  template <class V>
+  C10_HOST_DEVICE V charge(V v, V x, V k, V keep) const {
+    if (decay_input) {
+      const V d = x - (v - V(leak_reset));
+      return v + (divide ? d / V(tau) : d * k);
+    }
+    if (factored) return v * keep + x;
+    const V d = v - V(leak_reset);
+    return v - (divide ? d / V(tau) : d * k) + x;
+  }
+  // dh/dv and dh/dx (k: 1/tau or sigmoid(w))
+  template <class V>
+  C10_HOST_DEVICE V d_v(V k, V keep) const {
+    if (!decay_input && factored) return keep;
+    return V(1) - k;
+  }
+  template <class V>
+  C10_HOST_DEVICE V d_x(V k) const { return decay_input ? k : V(1); }
+  // dh/dk, and dh/dkeep (the factored form's)
+  template <class V>
+  C10_HOST_DEVICE V d_k(V v, V x) const {
+    if (decay_input) return x - (v - V(leak_reset));
+    return factored ? V(0) : -(v - V(leak_reset));
+  }
+  template <class V>
+  C10_HOST_DEVICE V d_keep(V v) const { return !decay_input && factored ? v : V(0); }
+};
+
+template <class T>
+Leak<T> tau_leak(double tau, bool decay_input, bool factored_leak, OptionalDouble v_reset) {
+  const double leak_reset = v_reset.value_or(0);
+  return Leak<T>{decay_input, factored_leak && leak_reset == 0, true, T(tau), T(leak_reset)};
+}
+
+inline void check_tau(const char* op, const char* name, double tau) {
+  TORCH_CHECK_VALUE(tau > 0 && std::isfinite(tau), op, ": ", name, " must be finite and > 0, got ", tau);
+}
+
+// LIF (SpikingJelly's LIFNode; 0.0.0.0.14's MultiStepLIFNode with factored_leak)
+template <class T>
+struct LIFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 0;
+  using Args = std::tuple<double, bool, bool, double, OptionalDouble, bool>;
+  static void check(const char* op, double tau, bool, bool, double v_threshold,
+                    OptionalDouble v_reset, bool) {
+    check_tau(op, "tau", tau);
+    check_reset(op, v_threshold, v_reset);
+  }
+  Leak<T> leak;
+  T inv_tau, keep;  // 1/tau and 1 - 1/tau, in double and rounded (a Python scalar's path)
+  ResetRule<T> reset;
+  LIFNeuron(double tau, bool decay_input, bool factored_leak, double v_threshold,
+            OptionalDouble v_reset, bool detach_reset)
+      : leak(tau_leak<T>(tau, decay_input, factored_leak, v_reset)), inv_tau(T(1 / tau)),
+        keep(T(1 - 1 / tau)), reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, LIFNeuron>& in) const {
+    return leak.charge(in.state[0], in.x, V(inv_tau), V(keep));
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, LIFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, LIFNeuron>&, V h, V z, Values<V, 1>& out) const {
+    out[0] = reset.apply(h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, LIFNeuron>&, V h, V z, V sg, V gz, const Values<V, 1>& g_next,
+                           StepGrad<V, LIFNeuron>& g) const {
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    g.state[0] = gh * leak.d_v(V(inv_tau), V(keep));
+    g.x = gh * leak.d_x(V(inv_tau));
+  }
+};
+
+// Parametric LIF (Fang et al. 2021; SpikingJelly's ParametricLIFNode): the LIF leak with
+// k = sigmoid(w), w learnable (a tensor: one value, or one per neuron).
+template <class T>
+struct PLIFNeuron {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 2;  // k = sigmoid(w) and 1 - k, in w's dtype
+  using Args = std::tuple<at::Tensor, bool, bool, double, OptionalDouble, bool>;
+  static void check(const char* op, const at::Tensor& w, bool, bool, double v_threshold,
+                    OptionalDouble v_reset, bool) {
+    check_input(op, "w", w);
+    check_reset(op, v_threshold, v_reset);
+  }
+  Leak<T> leak;
+  ResetRule<T> reset;
+  PLIFNeuron(const at::Tensor&, bool decay_input, bool factored_leak, double v_threshold,
+             OptionalDouble v_reset, bool detach_reset)
+      : leak(tau_leak<T>(1, decay_input, factored_leak, v_reset)),
+        reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {
+    leak.divide = false;
+  }
+  static const char* lane_name(int) { return "w"; }
+  // SpikingJelly's `w.sigmoid()` and `1. - w.sigmoid()`, as torch computes them
+  template <class... A>
+  static std::array<at::Tensor, 2> lanes(const at::Tensor& w, const A&...) {
+    const at::Tensor k = at::sigmoid(w);
+    return {k, at::rsub(k, 1)};
+  }
+  // dL/dw = (dL/dk - dL/d(1 - k)) k (1 - k)
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 2>& grads,
+                                           const std::array<at::Tensor, 2>& lanes, const A&...) {
+    return {(grads[0] - grads[1]) * lanes[0] * lanes[1]};
+  }
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, PLIFNeuron>& in) const {
+    return leak.charge(in.state[0], in.x, in.p[0], in.p[1]);
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, PLIFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, PLIFNeuron>&, V h, V z, Values<V, 1>& out) const {
+    out[0] = reset.apply(h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, PLIFNeuron>& in, V h, V z, V sg, V gz,
+                           const Values<V, 1>& g_next, StepGrad<V, PLIFNeuron>& g) const {
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    g.state[0] = gh * leak.d_v(in.p[0], in.p[1]);
+    g.x = gh * leak.d_x(in.p[0]);
+    g.p[0] = gh * leak.d_k(in.state[0], in.x);
+    g.p[1] = gh * leak.d_keep(in.state[0]);
+  }
+};
+
+// QIF (SpikingJelly's QIFNode): h = v + (x + a0 (v - v_rest) (v - v_c)) / tau
+template <class T>
+struct QIFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 0;
+  using Args = std::tuple<double, double, double, double, double, OptionalDouble, bool>;
+  static void check(const char* op, double tau, double v_c, double a0, double v_rest,
+                    double v_threshold, OptionalDouble v_reset, bool) {
+    check_tau(op, "tau", tau);
+    check_finite(op, "v_c", v_c);
+    check_finite(op, "a0", a0);
+    check_finite(op, "v_rest", v_rest);
+    check_reset(op, v_threshold, v_reset);
+  }
+  T tau, v_c, a0, v_rest;
+  ResetRule<T> reset;
+  QIFNeuron(double tau_, double v_c_, double a0_, double v_rest_, double v_threshold,
+            OptionalDouble v_reset, bool detach_reset)
+      : tau(tau_), v_c(v_c_), a0(a0_), v_rest(v_rest_),
+        reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, QIFNeuron>& in) const {
+    const V v = in.state[0];
+    return v + (in.x + V(a0) * (v - V(v_rest)) * (v - V(v_c))) / V(tau);
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, QIFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, QIFNeuron>&, V h, V z, Values<V, 1>& out) const {
+    out[0] = reset.apply(h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, QIFNeuron>& in, V h, V z, V sg, V gz,
+                           const Values<V, 1>& g_next, StepGrad<V, QIFNeuron>& g) const {
+    const V v = in.state[0];
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    g.state[0] = gh * (V(1) + V(a0) * ((v - V(v_c)) + (v - V(v_rest))) / V(tau));
+    g.x = gh / V(tau);
+  }
+};
+
+// EIF (SpikingJelly's EIFNode): h = v + (x + v_rest - v + delta_T exp((v - theta_rh) / delta_T)) / tau
+// exp is torch.exp's own (Math<V>::exp_as_torch), so the charge rounds as SpikingJelly's does.
+template <class T>
+struct EIFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 0;
+  using Args = std::tuple<double, double, double, double, double, OptionalDouble, bool>;
+  static void check(const char* op, double tau, double delta_T, double theta_rh, double v_rest,
+                    double v_threshold, OptionalDouble v_reset, bool) {
+    check_tau(op, "tau", tau);
+    check_positive(op, "delta_T", delta_T);
+    check_finite(op, "theta_rh", theta_rh);
+    check_finite(op, "v_rest", v_rest);
+    check_reset(op, v_threshold, v_reset);
+  }
+  T tau, delta_T, theta_rh, v_rest;
+  ResetRule<T> reset;
+  EIFNeuron(double tau_, double delta_T_, double theta_rh_, double v_rest_, double v_threshold,
+            OptionalDouble v_reset, bool detach_reset)
+      : tau(tau_), delta_T(delta_T_), theta_rh(theta_rh_), v_rest(v_rest_),
+        reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V spike_current(V v) const {  // exp((v - theta_rh) / delta_T)
+    return Math<V>::exp_as_torch((v - V(theta_rh)) / V(delta_T));
+  }
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, EIFNeuron>& in) const {
+    const V v = in.state[0];
+    return v + (in.x + V(v_rest) - v + V(delta_T) * spike_current(v)) / V(tau);
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, EIFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, EIFNeuron>&, V h, V z, Values<V, 1>& out) const {
+    out[0] = reset.apply(h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, EIFNeuron>& in, V h, V z, V sg, V gz,
+                           const Values<V, 1>& g_next, StepGrad<V, EIFNeuron>& g) const {
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    g.state[0] = gh * (V(1) + (spike_current(in.state[0]) - V(1)) / V(tau));
+    g.x = gh / V(tau);
+  }
+};
+
+// Izhikevich (SpikingJelly's IzhikevichNode), two states, v and the recovery w:
+//   h  = v + (x + a0 (v - v_rest) (v - v_c) - w) / tau
+//   w' = w + (a (h - v_rest) - w) / tau_w + b z      (z not detached, as in SpikingJelly)
+template <class T>
+struct IzhikevichNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 2, kParams = 0;
+  using Args = std::tuple<double, double, double, double, double, double, double, double,
+                          OptionalDouble, bool>;
+  static void check(const char* op, double tau, double v_c, double a0, double v_rest, double tau_w,
+                    double a, double b, double v_threshold, OptionalDouble v_reset, bool) {
+    check_tau(op, "tau", tau);
+    check_finite(op, "v_c", v_c);
+    check_finite(op, "a0", a0);
+    check_finite(op, "v_rest", v_rest);
+    check_tau(op, "tau_w", tau_w);
+    check_finite(op, "a", a);
+    check_finite(op, "b", b);
+    check_reset(op, v_threshold, v_reset);
+  }
+  T tau, v_c, a0, v_rest, tau_w, a, b;
+  ResetRule<T> reset;
+  IzhikevichNeuron(double tau_, double v_c_, double a0_, double v_rest_, double tau_w_, double a_,
+                   double b_, double v_threshold, OptionalDouble v_reset, bool detach_reset)
+      : tau(tau_), v_c(v_c_), a0(a0_), v_rest(v_rest_), tau_w(tau_w_), a(a_), b(b_),
+        reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, IzhikevichNeuron>& in) const {
+    const V v = in.state[0];
+    return v + (in.x + V(a0) * (v - V(v_rest)) * (v - V(v_c)) - in.state[1]) / V(tau);
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, IzhikevichNeuron>&, V h) const {
+    return h - V(reset.v_threshold);
+  }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, IzhikevichNeuron>& in, V h, V z, Values<V, 2>& out) const {
+    const V w = in.state[1];
+    out[0] = reset.apply(h, z);
+    out[1] = w + (V(a) * (h - V(v_rest)) - w) / V(tau_w) + V(b) * z;
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, IzhikevichNeuron>& in, V h, V z, V sg, V gz,
+                           const Values<V, 2>& g_next, StepGrad<V, IzhikevichNeuron>& g) const {
+    const V v = in.state[0], gv = g_next[0], gw = g_next[1];
+    const V gh = (gz + gv * reset.template d_z<V>(h) + gw * V(b)) * sg +
+                 gv * reset.template d_h<V>(z) + gw * V(a) / V(tau_w);
+    g.state[0] = gh * (V(1) + V(a0) * ((v - V(v_c)) + (v - V(v_rest))) / V(tau));
+    g.state[1] = gw * (V(1) - V(1) / V(tau_w)) - gh / V(tau);
+    g.x = gh / V(tau);
+  }
+};
+
+// CUBA LIF (SpikingJelly's CUBALIFNode), two states, v and the synaptic current c:
+//   c' = c c_decay + x;  h = v v_decay + c'
+template <class T>
+struct CUBALIFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 2, kParams = 0;
+  using Args = std::tuple<double, double, double, OptionalDouble, bool>;
+  static void check(const char* op, double c_decay, double v_decay, double v_threshold,
+                    OptionalDouble v_reset, bool) {
+    check_finite(op, "c_decay", c_decay);
+    check_finite(op, "v_decay", v_decay);
+    check_reset(op, v_threshold, v_reset);
+  }
+  T c_decay, v_decay;
+  ResetRule<T> reset;
+  CUBALIFNeuron(double c_decay_, double v_decay_, double v_threshold, OptionalDouble v_reset,
+                bool detach_reset)
+      : c_decay(c_decay_), v_decay(v_decay_),
+        reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V current(const StepIn<V, CUBALIFNeuron>& in) const {
+    return in.state[1] * V(c_decay) + in.x;
+  }
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, CUBALIFNeuron>& in) const {
+    return in.state[0] * V(v_decay) + current(in);
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, CUBALIFNeuron>&, V h) const {
+    return h - V(reset.v_threshold);
+  }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, CUBALIFNeuron>& in, V h, V z, Values<V, 2>& out) const {
+    out[0] = reset.apply(h, z);
+    out[1] = current(in);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, CUBALIFNeuron>&, V h, V z, V sg, V gz,
+                           const Values<V, 2>& g_next, StepGrad<V, CUBALIFNeuron>& g) const {
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    const V gc = g_next[1] + gh;  // the gradient reaching c'
+    g.state[0] = gh * V(v_decay);
+    g.state[1] = gc * V(c_decay);
+    g.x = gc;
+  }
+};
+
+// KLIF (Jiang et al. 2023; SpikingJelly's KLIFNode): the LIF charge h0 (SpikingJelly 2.0's form),
+// then h = relu(k h0), k learnable. scale_reset resets h / k with threshold v_threshold / k.
+template <class T>
+struct KLIFNeuron {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 1;
+  using Args = std::tuple<at::Tensor, double, bool, bool, double, OptionalDouble, bool>;
+  static void check(const char* op, const at::Tensor& k, double tau, bool, bool, double v_threshold,
+                    OptionalDouble v_reset, bool) {
+    check_input(op, "k", k);
+    check_tau(op, "tau", tau);
+    check_reset(op, v_threshold, v_reset);
+  }
+  Leak<T> leak;
+  T inv_tau;
+  bool scale_reset;
+  ResetRule<T> reset;
+  KLIFNeuron(const at::Tensor&, double tau, bool decay_input, bool scale_reset_, double v_threshold,
+             OptionalDouble v_reset, bool detach_reset)
+      : leak(tau_leak<T>(tau, decay_input, false, v_reset)), inv_tau(T(1 / tau)),
+        scale_reset(scale_reset_), reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+  static const char* lane_name(int) { return "k"; }
+  template <class... A>
+  static std::array<at::Tensor, 1> lanes(const at::Tensor& k, const A&...) { return {k}; }
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 1>& grads,
+                                           const std::array<at::Tensor, 1>&, const A&...) {
+    return {grads[0]};
+  }
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, KLIFNeuron>& in) const {
+    const V h0 = leak.charge(in.state[0], in.x, V(inv_tau), V(0));
+    const V kh = in.p[0] * h0;
+    return Math<V>::where(kh < V(0), V(0), kh);  // relu (NaN stays NaN, as torch.relu's)
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, KLIFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  // the reset rule on (h / k, v_threshold / k) with scale_reset, on h without; v_threshold / k
+  // as torch evaluates a Python float over a tensor: reciprocal(k) * v_threshold
+  template <class V>
+  C10_HOST_DEVICE ResetRule<V> scaled_reset(V k) const {
+    return ResetRule<V>{reset.kind, reset.detach,
+                        scale_reset ? V(1) / k * V(reset.v_threshold) : V(reset.v_threshold),
+                        V(reset.v_reset)};
+  }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, KLIFNeuron>& in, V h, V z, Values<V, 1>& out) const {
+    out[0] = scaled_reset(in.p[0]).apply(scale_reset ? h / in.p[0] : h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, KLIFNeuron>& in, V h, V z, V sg, V gz,
+                           const Values<V, 1>& g_next, StepGrad<V, KLIFNeuron>& g) const {
+    const V k = in.p[0], gv = g_next[0];
+    const ResetRule<V> r = scaled_reset(k);
+    const V q = scale_reset ? h / k : h;  // what the reset rule acts on
+    const V dq_dh = scale_reset ? V(1) / k : V(1);
+    const V gh = (gz + gv * r.template d_z<V>(q)) * sg + gv * r.template d_h<V>(z) * dq_dh;
+    V gk(0);
+    if (scale_reset) {  // d q / d k = -q / k; d (v_threshold / k) / d k = -(v_threshold / k) / k
+      gk = gv * r.template d_h<V>(z) * (-q / k);
+      if (r.kind == ResetRule<V>::kSoft) gk = gk + gv * z * r.v_threshold / k;
+    }
+    const V h0 = leak.charge(in.state[0], in.x, V(inv_tau), V(0));
+    const V on = Math<V>::where(k * h0 > V(0), V(1), V(0));  // relu's gradient (0 at 0, as torch's)
+    const V gh0 = gh * k * on;
+    g.p[0] = gk + gh * h0 * on;
+    g.state[0] = gh0 * leak.d_v(V(inv_tau), V(0));
+    g.x = gh0 * leak.d_x(V(inv_tau));
+  }
+};
+
+// I-LIF (Luo et al. 2024; SpikingJelly's ILIFNode): the LIF charge without input decay, fired as
+// a spike count on u = h / v_threshold (MultiLevelSpikeCount), soft reset by z v_threshold.
+template <class T>
+struct ILIFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 0;
+  using Args = std::tuple<double, bool, double, bool>;
+  static void check(const char* op, double tau, bool, double v_threshold, bool) {
+    check_tau(op, "tau", tau);
+    TORCH_CHECK_VALUE(v_threshold > 0 && std::isfinite(v_threshold), op,
+                      ": v_threshold must be finite and > 0, got ", v_threshold);
+  }
+  Leak<T> leak;
+  T inv_tau, keep;
+  ResetRule<T> reset;
+  ILIFNeuron(double tau, bool factored_leak, double v_threshold, bool detach_reset)
+      : leak(tau_leak<T>(tau, false, factored_leak, c10::nullopt)), inv_tau(T(1 / tau)),
+        keep(T(1 - 1 / tau)), reset(spikingjelly_reset<T>(v_threshold, c10::nullopt, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, ILIFNeuron>& in) const {
+    return leak.charge(in.state[0], in.x, V(inv_tau), V(keep));
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, ILIFNeuron>&, V h) const { return h / V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, ILIFNeuron>&, V h, V z, Values<V, 1>& out) const {
+    out[0] = reset.apply(h, z);
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, ILIFNeuron>&, V h, V z, V sg, V gz, const Values<V, 1>& g_next,
+                           StepGrad<V, ILIFNeuron>& g) const {
+    const V gv = g_next[0];
+    const V gh = (gz + gv * reset.template d_z<V>(h)) * sg / V(reset.v_threshold) +
+                 gv * reset.template d_h<V>(z);
+    g.state[0] = gh * leak.d_v(V(inv_tau), V(keep));
+    g.x = gh * leak.d_x(V(inv_tau));
+  }
+};
+
+// The table. X(name, Functor, second state, ", schema arguments"): the operators
+// name_multistep, name_step and their backwards (neuron_ops.h), with the second state's name
+// ("" for one state) and the family's arguments, which come after the states.
+#define SURROGATE_EXT_FOR_EACH_NEURON(X)                                                          \
+  X(if, IFNeuron, "", SURROGATE_EXT_SPIKINGJELLY_RESET)                                           \
+  X(lif, LIFNeuron, "", ", float tau, bool decay_input, bool factored_leak"                        \
+    SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
+  X(plif, PLIFNeuron, "", ", Tensor w, bool decay_input, bool factored_leak"                       \
+    SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
+  X(qif, QIFNeuron, "", ", float tau, float v_c, float a0, float v_rest"                           \
+    SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
+  X(eif, EIFNeuron, "", ", float tau, float delta_T, float theta_rh, float v_rest"                 \
+    SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
+  X(izhikevich, IzhikevichNeuron, "w",                                                            \
+    ", float tau, float v_c, float a0, float v_rest, float tau_w, float a, float b"                \
+    SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
+  X(cuba_lif, CUBALIFNeuron, "c", ", float c_decay, float v_decay" SURROGATE_EXT_SPIKINGJELLY_RESET) \
+  X(klif, KLIFNeuron, "", ", Tensor k, float tau, bool decay_input, bool scale_reset"             \
+    SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
+  X(ilif, ILIFNeuron, "", ", float tau, bool factored_leak, float v_threshold, bool detach_reset")
+
+}  // namespace surrogate_ext

@@ -1,0 +1,147 @@
+"""Pure-PyTorch reference of every neuron family: the path for surrogates that are not native
+(a user's own function or module), and the tests' float64 oracle.
+
+For every family ``<name>`` of :mod:`surrogate_ext.core.neurons` this module defines
+``<name>_step(x, states, *args, fire)``: one step from the states before it (a tuple: ``(v,)`` or
+``(v, w)``) and the input, with the family's arguments in the operators' schema order, returning
+``(spike, next_states)``. ``fire(u)`` is the spike function: a surrogate module or function, whose
+own backward gives the surrogate gradient. Each expression is evaluated in the order of the
+C++ functor in csrc/include/surrogate_ext/neurons.h (itself the peer's order), so that in float32
+and float64 the native kernels and this reference give the same spikes and states bit for bit;
+autograd differentiates it, and the tests compare the kernels' gradients with it in float64.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+States = Tuple[Tensor, ...]
+
+
+def reset(h: Tensor, z: Tensor, v_threshold: float, v_reset: Optional[float],
+          detach_reset: bool) -> Tensor:
+    """SpikingJelly's reset: hard (v_reset given) (1 - z) h + z v_reset, soft h - z v_threshold;
+    with detach_reset the reset does not differentiate through z."""
+    if detach_reset:
+        z = z.detach()
+    if v_reset is None:
+        return h - z * v_threshold
+    return (1. - z) * h + z * v_reset
+
+
+def leak(v: Tensor, x: Tensor, k, keep, decay_input: bool, factored: bool, leak_reset: float,
+         divide_by: Optional[float] = None) -> Tensor:
+    """SpikingJelly's LIF charge with k = 1/tau (``divide_by=tau``: divides by tau) or k a tensor
+    (PLIF's sigmoid(w)); ``factored`` (only with v_reset 0): v (1 - k) + x, keep = 1 - k."""
+    if decay_input:
+        d = x - (v - leak_reset)
+        return v + (d / divide_by if divide_by is not None else d * k)
+    if factored:
+        return v * keep + x
+    d = v - leak_reset
+    return v - (d / divide_by if divide_by is not None else d * k) + x
+
+
+def _leak_reset(v_reset: Optional[float]) -> float:
+    return 0. if v_reset is None else v_reset
+
+
+def if_step(x, states, v_threshold, v_reset, detach_reset, *, fire):
+    (v,) = states
+    h = v + x
+    z = fire(h - v_threshold)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset),)
+
+
+def lif_step(x, states, tau, decay_input, factored_leak, v_threshold, v_reset, detach_reset, *,
+             fire):
+    (v,) = states
+    vr = _leak_reset(v_reset)
+    h = leak(v, x, None, 1. - 1. / tau, decay_input, factored_leak and vr == 0, vr, divide_by=tau)
+    z = fire(h - v_threshold)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset),)
+
+
+def plif_step(x, states, w, decay_input, factored_leak, v_threshold, v_reset, detach_reset, *,
+              fire):
+    (v,) = states
+    vr = _leak_reset(v_reset)
+    k = w.sigmoid()
+    h = leak(v, x, k, 1. - k, decay_input, factored_leak and vr == 0, vr)
+    z = fire(h - v_threshold)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset),)
+
+
+def qif_step(x, states, tau, v_c, a0, v_rest, v_threshold, v_reset, detach_reset, *, fire):
+    (v,) = states
+    h = v + (x + a0 * (v - v_rest) * (v - v_c)) / tau
+    z = fire(h - v_threshold)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset),)
+
+
+def eif_step(x, states, tau, delta_T, theta_rh, v_rest, v_threshold, v_reset, detach_reset, *,
+             fire):
+    (v,) = states
+    h = v + (x + v_rest - v + delta_T * torch.exp((v - theta_rh) / delta_T)) / tau
+    z = fire(h - v_threshold)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset),)
+
+
+def izhikevich_step(x, states, tau, v_c, a0, v_rest, tau_w, a, b, v_threshold, v_reset,
+                    detach_reset, *, fire):
+    v, w = states
+    h = v + (x + a0 * (v - v_rest) * (v - v_c) - w) / tau
+    z = fire(h - v_threshold)
+    w_next = w + (a * (h - v_rest) - w) / tau_w + b * z
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset), w_next)
+
+
+def cuba_lif_step(x, states, c_decay, v_decay, v_threshold, v_reset, detach_reset, *, fire):
+    v, c = states
+    c_next = c * c_decay + x
+    h = v * v_decay + c_next
+    z = fire(h - v_threshold)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset), c_next)
+
+
+def klif_step(x, states, k, tau, decay_input, scale_reset, v_threshold, v_reset, detach_reset, *,
+              fire):
+    (v,) = states
+    h0 = leak(v, x, None, None, decay_input, False, _leak_reset(v_reset), divide_by=tau)
+    h = torch.relu(k * h0)
+    z = fire(h - v_threshold)
+    if scale_reset:
+        return z, (reset(h / k, z, v_threshold / k, v_reset, detach_reset),)
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset),)
+
+
+def ilif_step(x, states, tau, factored_leak, v_threshold, detach_reset, *, fire):
+    (v,) = states
+    h = leak(v, x, None, 1. - 1. / tau, False, factored_leak, 0., divide_by=tau)
+    z = fire(h / v_threshold)
+    return z, (reset(h, z, v_threshold, None, detach_reset),)
+
+
+def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: Callable,
+              keep_sequences: bool = True):
+    """Runs ``step`` over the T steps of ``x_seq``: ``(spike_seq, state_seqs, last_states)``, the
+    sequences stacked along a new first dimension (None without ``keep_sequences``)."""
+    spikes, seqs = [], [[] for _ in states]
+    for x in x_seq:
+        z, states = step(x, states, *args, fire=fire)
+        spikes.append(z)
+        if keep_sequences:
+            for seq, s in zip(seqs, states):
+                seq.append(s)
+    spike_seq = torch.stack(spikes) if spikes else x_seq.new_empty(x_seq.shape)
+    if not keep_sequences:
+        return spike_seq, None, states
+    state_seqs = tuple(torch.stack(seq) if seq else x_seq.new_empty(x_seq.shape) for seq in seqs)
+    return spike_seq, state_seqs, states
+
+
+__all__ = [name for name in list(globals()) if name.endswith("_step")] + ["multistep", "reset", "leak"]
+del math

@@ -1,0 +1,217 @@
+"""The Python table of neuron families, one row each, and the engine's entry points.
+
+Each row names a family's operators (``torch.ops.surrogate_ext.<name>_multistep``, ``_step`` and
+their backwards), its states, its arguments with their schema types and constraints, and its
+float64 reference step (:mod:`surrogate_ext.core.neuron_reference`). The C++ table is
+``SURROGATE_EXT_FOR_EACH_NEURON`` in ``csrc/include/surrogate_ext/neurons.h``;
+``tests/core/test_neurons.py`` proves the two agree (names, schemas, the checks' messages).
+
+:func:`run_multistep` and :func:`run_step` are what every namespace's neuron classes call: the
+fused operators when the surrogate is native (one of ours, or a peer's class of the same name),
+the reference step in a PyTorch loop otherwise (a user's own surrogate function or module).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from . import neuron_reference, registry
+from .registry import FINITE, POSITIVE
+
+SJ14, SJ2 = registry.SJ14, registry.SJ2
+
+FINITE_OR_NONE = (lambda v: v is None or math.isfinite(v), "finite or None")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An argument of a family's operators: its schema type ("float", "float?", "bool" or
+    "Tensor") and, for numbers, the constraint its value must meet (registry's constraints)."""
+    name: str
+    type: str
+    constraint: Optional[Tuple[Callable, str]] = None
+
+    def check(self, op: str, value) -> None:
+        """Raises the operator's own error for a bad value: TypeError for a wrong type,
+        ValueError "<op>: <name> must be <constraint>, got <value>"."""
+        if self.type == "Tensor":
+            if not isinstance(value, Tensor):
+                raise TypeError(f"{op}: {self.name} must be a tensor, got {value!r}")
+            return
+        if self.type == "bool":
+            if not isinstance(value, (bool, numbers.Integral)):
+                raise TypeError(f"{op}: {self.name} must be a bool, got {value!r}")
+            return
+        if value is None and self.type == "float?":
+            return
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{op}: {self.name} must be a real number, got {value!r}")
+        if self.constraint is not None and not self.constraint[0](value):
+            raise ValueError(f"{op}: {self.name} must be {self.constraint[1]}, got "
+                             f"{registry.format_value(float(value))}")
+
+
+SPIKINGJELLY_RESET = (Arg("v_threshold", "float", FINITE), Arg("v_reset", "float?", FINITE_OR_NONE),
+                      Arg("detach_reset", "bool"))
+"""SpikingJelly's fire and reset arguments, the last of most families'."""
+
+
+@dataclass(frozen=True)
+class Neuron:
+    name: str  # the operators' prefix, e.g. "lif"
+    args: Tuple[Arg, ...]  # after the states, in schema order
+    second_state: str = ""  # the second state's name ("w", "c"), "" for one state
+    origin: str = SJ2  # the library (and version) whose neuron the family mirrors
+
+    @property
+    def states(self) -> Tuple[str, ...]:
+        return ("v", self.second_state) if self.second_state else ("v",)
+
+    @property
+    def arg_names(self) -> Tuple[str, ...]:
+        return tuple(a.name for a in self.args)
+
+    @property
+    def tensor_args(self) -> Tuple[str, ...]:
+        """The tensor arguments: each gets a gradient from the backward operators."""
+        return tuple(a.name for a in self.args if a.type == "Tensor")
+
+    @property
+    def schema_args(self) -> str:
+        """The family's arguments as the C++ table writes them: ", float tau, bool ..."."""
+        return "".join(f", {a.type} {a.name}" for a in self.args)
+
+    @property
+    def reference(self) -> Callable:
+        """The reference step ``neuron_reference.<name>_step(x, states, *args, fire)``."""
+        return getattr(neuron_reference, self.name + "_step")
+
+    def op(self, kind: str):
+        """The operator packet ``torch.ops.surrogate_ext.<name>_<kind>`` (multistep, step,
+        multistep_backward, step_backward)."""
+        return getattr(torch.ops.surrogate_ext, f"{self.name}_{kind}")
+
+    def check(self, *values) -> None:
+        """Validates the family's argument values as the operators do."""
+        if len(values) != len(self.args):
+            raise TypeError(f"{self.name}: takes arguments {self.arg_names}, got {values!r}")
+        for a, v in zip(self.args, values):
+            a.check(f"surrogate_ext::{self.name}", v)
+
+
+def _tau(name="tau"):
+    return Arg(name, "float", POSITIVE)
+
+
+def _float(name):
+    return Arg(name, "float", FINITE)
+
+
+# The rows, in the order of the C++ table (SURROGATE_EXT_FOR_EACH_NEURON).
+NEURONS: Tuple[Neuron, ...] = (
+    Neuron("if", SPIKINGJELLY_RESET),
+    Neuron("lif", (_tau(), Arg("decay_input", "bool"), Arg("factored_leak", "bool")) + SPIKINGJELLY_RESET),
+    Neuron("plif", (Arg("w", "Tensor"), Arg("decay_input", "bool"), Arg("factored_leak", "bool"))
+           + SPIKINGJELLY_RESET),
+    Neuron("qif", (_tau(), _float("v_c"), _float("a0"), _float("v_rest")) + SPIKINGJELLY_RESET),
+    Neuron("eif", (_tau(), Arg("delta_T", "float", POSITIVE), _float("theta_rh"), _float("v_rest"))
+           + SPIKINGJELLY_RESET),
+    Neuron("izhikevich", (_tau(), _float("v_c"), _float("a0"), _float("v_rest"), _tau("tau_w"),
+                          _float("a"), _float("b")) + SPIKINGJELLY_RESET, second_state="w"),
+    Neuron("cuba_lif", (_float("c_decay"), _float("v_decay")) + SPIKINGJELLY_RESET, second_state="c"),
+    Neuron("klif", (Arg("k", "Tensor"), _tau(), Arg("decay_input", "bool"), Arg("scale_reset", "bool"))
+           + SPIKINGJELLY_RESET),
+    Neuron("ilif", (_tau(), Arg("factored_leak", "bool"), Arg("v_threshold", "float", POSITIVE),
+                    Arg("detach_reset", "bool"))),
+)
+
+BY_NAME = {n.name: n for n in NEURONS}
+
+
+def neuron_argument_split(neuron: Neuron, rest: tuple, sequences: bool = False):
+    """An operator's positional arguments after x (the backward's: after x, with the state
+    sequences after the states when ``sequences``): (states, family arguments, surrogate,
+    surrogate_params)."""
+    k = len(neuron.states)
+    init = tuple(rest[:k])
+    rest = rest[2 * k:] if sequences else rest[k:]
+    n = len(neuron.args)
+    return init, tuple(rest[:n]), rest[n], rest[n + 1]
+
+
+# --- The surrogate a neuron fires with -----------------------------------------------------------
+
+def native_call(surrogate_function) -> Optional[Tuple[str, Tuple, dict]]:
+    """(operator name, parameters, keyword arguments strict and grad_scale) with which the fused
+    operators compute ``surrogate_function``: for one of surrogate_ext's surrogates, or a module of
+    the same class name as a top-level one with the same parameter attributes (SpikingJelly's
+    surrogates, read by class name). None for anything else (a user's function, a stochastic
+    surrogate, one in primitive mode): those take the reference path."""
+    try:
+        return native_surrogate(surrogate_function)
+    except ValueError:
+        return None
+
+
+def native_surrogate(surrogate_function) -> Tuple[str, Tuple, dict]:
+    """As :func:`native_call`, but raises ValueError, saying why, where that returns None."""
+    from ..clock_driven import surrogate as top  # the classes SpikingJelly's are read as
+    from .classes import _Surrogate
+    native = getattr(surrogate_function, "native_call", None)
+    if isinstance(surrogate_function, _Surrogate) and native is not None:
+        op, params, kwargs = native()
+        spec = surrogate_function._spec
+    else:
+        cls = getattr(top, type(surrogate_function).__name__, None)
+        if not (isinstance(cls, type) and issubclass(cls, _Surrogate)) or cls._spec.name != cls.__name__:
+            raise ValueError(
+                "the fused neurons need surrogate_function to be one of surrogate_ext's surrogates "
+                f"(or SpikingJelly's class of the same name), got {type(surrogate_function).__name__}")
+        try:
+            values = cls._op_params(surrogate_function)  # reads the attributes
+        except AttributeError:
+            raise ValueError(f"{type(surrogate_function).__name__} has not the attributes of "
+                             f"surrogate_ext's class of that name") from None
+        spec = cls._spec
+        params = spec.entry.check(*values)
+        kwargs = dict(strict=spec.strict, grad_scale=float(cls._grad_scale(surrogate_function)))
+    if spec.stochastic:
+        raise ValueError(f"the fused neurons need a deterministic forward; "
+                         f"{type(surrogate_function).__name__} fires at random")
+    if not getattr(surrogate_function, "spiking", True):
+        raise ValueError("the fused neurons need surrogate_function in spiking mode (spiking=True)")
+    return op, tuple(params), kwargs
+
+
+# --- The engine's entry points ------------------------------------------------------------------
+
+def run_multistep(neuron: Neuron, x_seq: Tensor, states: Tuple[Tensor, ...], args: tuple,
+                  surrogate_function, native: Optional[Tuple[str, Tuple, dict]] = None,
+                  keep_sequences: bool = True):
+    """T steps of ``neuron`` on ``x_seq`` [T, ...] from ``states`` (each shaped like x_seq[0]):
+    ``(spike_seq, state_seqs, last_states)``; ``state_seqs`` is None without
+    ``keep_sequences``. ``native`` is :func:`native_call`'s result for the surrogate (the fused
+    operators), or None (the reference step in a loop)."""
+    if native is not None:
+        op, params, kwargs = native
+        out = neuron.op("multistep")(x_seq, *states, *args, op, [float(p) for p in params], **kwargs)
+        seqs = tuple(out[1::2]) if keep_sequences else None
+        return out[0], seqs, tuple(out[2::2])
+    return neuron_reference.multistep(neuron.reference, x_seq, tuple(states), args,
+                                      surrogate_function, keep_sequences)
+
+
+def run_step(neuron: Neuron, x: Tensor, states: Tuple[Tensor, ...], args: tuple,
+             surrogate_function, native: Optional[Tuple[str, Tuple, dict]] = None):
+    """One step of ``neuron``: ``(spike, next_states)``, fused or by the reference step (as
+    :func:`run_multistep`)."""
+    if native is not None:
+        op, params, kwargs = native
+        out = neuron.op("step")(x, *states, *args, op, [float(p) for p in params], **kwargs)
+        return out[0], tuple(out[1:])
+    return neuron.reference(x, tuple(states), *args, fire=surrogate_function)
