@@ -5,8 +5,8 @@
 One figure per surrogate, on x in [-2, 2], with the class's default parameters, computed by the
 native operators in float64: the step is the forward of ``<op>``, g(x) is ``<op>_primitive``, and
 g'(x) is what autograd returns through ``<op>`` (the gradient a training backward gets). The
-README gallery (``docs/gallery``) is this program's output; with the same matplotlib, a rerun
-writes byte-identical SVGs.
+gallery of docs/spikingjelly.md (``docs/gallery``) is this program's output; with the same
+matplotlib, a rerun writes byte-identical SVGs.
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def main(argv=None, prog='surrogate-ext plot') -> int:
                         help="operator name, repeatable (default: all): " + ", ".join(names))
     parser.add_argument("--out", default=os.path.join("docs", "gallery"), metavar="DIR",
                         help="output folder, relative to the current directory; from the "
-                             "repository's root the default is the README gallery")
+                             "repository's root the default is the gallery of docs/spikingjelly.md")
     parser.add_argument("--format", choices=["svg", "png"], default="svg", help="image format")
     args = parser.parse_args(argv)
     try:
