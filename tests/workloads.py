@@ -1,14 +1,14 @@
 """Workloads for the reliability tests (threads, leaks, large tensors): every registered surrogate's
-elementwise operators and fused neurons, forward and backward through autograd, driven by the
-registry."""
+elementwise operators and every neuron family's fused operators, forward and backward through
+autograd, driven by the tables."""
 from __future__ import annotations
 
 import torch
 
 from surrogate_ext import registry
+from surrogate_ext.core import neurons
 
 ops = torch.ops.surrogate_ext
-NEURON_KINDS = ("if", "lif", "plif")
 
 
 def elementwise_forward_backward(entry, x, g, params=None):
@@ -26,29 +26,45 @@ def elementwise_forward_backward(entry, x, g, params=None):
     return results
 
 
-def neuron_arguments(kind, k):
-    """(neuron, tau, k, decay_input, v_threshold, v_reset, detach_reset) of a fused neuron op: a
-    hard reset for IF, a soft reset for LIF, a hard reset to -0.25 for PLIF."""
-    return {"if": ("if", 1.0, None, True, 1.0, 0.0, False),
-            "lif": ("lif", 2.5, None, False, 1.0, None, True),
-            "plif": ("plif", 1.0, k, True, 0.75, -0.25, False)}[kind]
+def neuron_surrogate(neuron, entry=None):
+    """(name, parameters as floats) the neuron fires with: entry's, or the family's example."""
+    if entry is None:
+        name, params = neuron.example_surrogate
+        return name, [float(p) for p in params]
+    return entry.op, [float(p) for p in entry.example_params]
 
 
-def neuron_forward_backward(entry, kind, x_seq, v_init, grad_spike, grad_v, params=None):
-    """entry's fused neuron of kind ('if', 'lif', 'plif') on x_seq from v_init, and the gradients
-    of sum(grad_spike * spikes + grad_v * v_seq + grad_v[0] * v) (v: the last step's state, an
-    output of its own) with respect to x_seq, v_init and (PLIF) k."""
-    params = entry.example_params if params is None else params
+def neuron_forward_backward(neuron, x_seq, states, grad_spike, grad_states, entry=None, args=None):
+    """The fused multi-step operator of family `neuron` (its example arguments, or `args`) on
+    x_seq from `states`, firing with entry's surrogate (or the family's example), and the
+    gradients of sum(grad_spike * spikes + sum_k grad_states[k] * (s_seq[k] + s[k] broadcast))
+    with respect to x_seq, the initial states and the tensor arguments."""
     x = x_seq.detach().requires_grad_(True)
-    v0 = v_init.detach().requires_grad_(True)
-    k = torch.tensor(0.4, dtype=x_seq.dtype, requires_grad=True)
-    spikes, v_seq, v = getattr(ops, entry.op + "_multistep_node")(x, v0, *neuron_arguments(kind, k), *params)
-    torch.autograd.backward([spikes, v_seq, v], [grad_spike, grad_v, grad_v[0]])
-    results = {"spikes": spikes.detach(), "v_seq": v_seq.detach(), "v": v.detach(), "grad_x_seq": x.grad,
-               "grad_v_init": v0.grad}
-    if kind == "plif":
-        results["grad_k"] = k.grad
+    init = [s.detach().requires_grad_(True) for s in states]
+    args = neuron.example_args(x_seq.dtype) if args is None else args
+    args = [a.detach().requires_grad_(True) if isinstance(a, torch.Tensor) else a for a in args]
+    out = neuron.op("multistep")(x, *init, *args, *neuron_surrogate(neuron, entry))
+    grads = [grad_spike]
+    for g in grad_states:
+        grads += [g, g[0]]
+    torch.autograd.backward(list(out), grads)
+    results = {"spikes": out[0].detach(), "grad_x_seq": x.grad}
+    for k, name in enumerate(neuron.states):
+        results[name + "_seq"] = out[1 + 2 * k].detach()
+        results[name] = out[2 + 2 * k].detach()
+        results["grad_" + name + "_init"] = init[k].grad
+    for a, arg in zip(neuron.args, args):
+        if a.type == "Tensor":
+            results["grad_" + a.name] = arg.grad
     return results
+
+
+def neuron_cases():
+    """(label, family, surrogate row or None): every family with its example surrogate, and LIF
+    with every threshold row (the rows reach the kernels only through the surrogate's gradient)."""
+    cases = [(n.name, n, None) for n in neurons.NEURONS]
+    cases += [(f"lif-{e.op}", neurons.BY_NAME["lif"], e) for e in registry.THRESHOLD_SURROGATES]
+    return cases
 
 
 def inputs(shape, dtype=torch.float32, seed=0):
@@ -60,18 +76,20 @@ def inputs(shape, dtype=torch.float32, seed=0):
 
 
 def every_workload(elementwise_shape=(257, 33), neuron_shape=(6, 300), dtype=torch.float32, seed=0):
-    """(name, thunk) for every registry row's elementwise operators and its fused neuron of each
-    kind; each thunk returns a dict of result tensors, the same on every call."""
+    """(name, thunk) for every registry row's elementwise operators and the neuron cases
+    (neuron_cases); each thunk returns a dict of result tensors, the same on every call."""
     x, g = inputs(elementwise_shape, dtype, seed)
     x_seq, grad_spike = inputs(neuron_shape, dtype, seed + 1)
-    grad_v = grad_spike.flip(0)
-    v_init = x_seq[0] * 0.25
+    grad_state = grad_spike.flip(0)
+    init = x_seq[0] * 0.25
     cases = []
     for entry in registry.SURROGATES:
         cases.append((f"{entry.op}-elementwise", lambda e=entry: elementwise_forward_backward(e, x, g)))
-        for kind in NEURON_KINDS if entry.threshold else ():  # the rows with fused neurons
-            cases.append((f"{entry.op}-{kind}",
-                          lambda e=entry, k=kind: neuron_forward_backward(e, k, x_seq, v_init, grad_spike, grad_v)))
+    for label, neuron, entry in neuron_cases():
+        states = [init] * len(neuron.states)
+        grads = [grad_state] * len(neuron.states)
+        cases.append((f"neuron-{label}", lambda n=neuron, e=entry, s=states, gs=grads:
+                      neuron_forward_backward(n, x_seq, s, grad_spike, gs, e)))
     return cases
 
 

@@ -11,7 +11,7 @@ output neurons' spike counts and the loss is their cross-entropy. The program pr
 bar per epoch (training loss and accuracy, then the test accuracy), the final test accuracy and
 the training time. Then it traces the network with ``torch.jit.trace`` (the neurons' state is
 Python, so the traced forward resets it and runs all T steps: the native backend records one
-``surrogate_ext::<op>_multistep_node`` call per layer), saves and reloads it, and exits non-zero
+``surrogate_ext::lif_multistep`` call per layer), saves and reloads it, and exits non-zero
 unless the reloaded model predicts the eager network's class for every test image.
 """
 from __future__ import annotations

@@ -102,13 +102,26 @@ def _check_like(op: str, name: str, t, shape, like) -> None:
         raise TypeError(f"{op}: {name} must have dtype {like.dtype}, got {t.dtype}")
 
 
+def _check_lane(op: str, name: str, t, neurons) -> None:
+    """A tensor argument: one value, or broadcastable to the neurons' shape (neuron_ops.h)."""
+    if t.numel() == 1 and t.dim() <= len(neurons):
+        return
+    ok = t.dim() <= len(neurons) and all(t.shape[-d] in (1, neurons[-d]) for d in range(1, t.dim() + 1))
+    if not ok:
+        raise ValueError(f"{op}: {name} must hold one value or be broadcastable to the neurons' shape "
+                         f"{list(neurons)}, got shape {list(t.shape)}")
+
+
 def _register_neuron(neuron) -> None:
     from .neurons import neuron_argument_split
-    states, nargs = neuron.states, len(neuron.args)
+    states = neuron.states
     name = f"surrogate_ext::{neuron.name}"
 
     def check(op, multistep, x, init, args, surrogate, params, strict, grad_scale):
         neuron.check(*args)
+        for a, v in zip(neuron.args, args):
+            if a.type == "Tensor":
+                _check_input(op, a.name, v)
         check_surrogate(op, surrogate, params, strict, grad_scale)
         _check_input(op, "x_seq" if multistep else "x", x)
         if multistep and x.dim() < 1:
@@ -118,9 +131,26 @@ def _register_neuron(neuron) -> None:
             _check_like(op, s + ("_init" if multistep else ""), t, shape, x)
         return shape
 
+    def check_lanes(op, args, neurons):
+        for a, v in zip(neuron.args, args):
+            if a.type == "Tensor":
+                _check_lane(op, a.name, v, neurons)
+
+    def check_grads(op, multistep, x, neurons, grad_spike, grad_seqs, grad_lasts, seqs):
+        _check_like(op, "grad_spike_seq" if multistep else "grad_spike", grad_spike, x.shape, x)
+        for k, s in enumerate(states):
+            if multistep:
+                _check_like(op, s + "_seq", seqs[k], x.shape, x)
+            if grad_seqs[k] is not None:
+                _check_like(op, f"grad_{s}_seq", grad_seqs[k], x.shape, x)
+            if grad_lasts[k] is not None:
+                _check_like(op, f"grad_{s}" + ("" if multistep else "_next"), grad_lasts[k], neurons, x)
+
     def multistep(x_seq, *rest, strict=False, grad_scale=1.0):
+        op = name + "_multistep"
         init, args, surrogate, params = neuron_argument_split(neuron, rest)
-        check(name + "_multistep", True, x_seq, init, args, surrogate, params, strict, grad_scale)
+        neurons = check(op, True, x_seq, init, args, surrogate, params, strict, grad_scale)
+        check_lanes(op, args, neurons)
         out = [x_seq.new_empty(x_seq.shape)]
         for t in init:
             out += [x_seq.new_empty(x_seq.shape), t.new_empty(t.shape)]
@@ -132,22 +162,30 @@ def _register_neuron(neuron) -> None:
         return tuple(out)
 
     def multistep_backward(grad_spike_seq, *rest, strict=False, grad_scale=1.0):
-        k = len(states)
+        op, k = name + "_multistep_backward", len(states)
+        grad_seqs, grad_lasts = rest[0:2 * k:2], rest[1:2 * k:2]
         x_seq = rest[2 * k]
         init, args, surrogate, params = neuron_argument_split(neuron, rest[2 * k + 1:], sequences=True)
-        check(name + "_multistep_backward", True, x_seq, init, args, surrogate, params, strict, grad_scale)
+        seqs = rest[2 * k + 1 + k:2 * k + 1 + 2 * k]
+        neurons = check(op, True, x_seq, init, args, surrogate, params, strict, grad_scale)
+        check_grads(op, True, x_seq, neurons, grad_spike_seq, grad_seqs, grad_lasts, seqs)
+        check_lanes(op, args, neurons)
         return grads(x_seq, init, args)
 
     def step(x, *rest, strict=False, grad_scale=1.0):
+        op = name + "_step"
         init, args, surrogate, params = neuron_argument_split(neuron, rest)
-        check(name + "_step", False, x, init, args, surrogate, params, strict, grad_scale)
+        neurons = check(op, False, x, init, args, surrogate, params, strict, grad_scale)
+        check_lanes(op, args, neurons)
         return tuple([x.new_empty(x.shape)] + [t.new_empty(t.shape) for t in init])
 
     def step_backward(grad_spike, *rest, strict=False, grad_scale=1.0):
-        k = len(states)
-        x = rest[k]
+        op, k = name + "_step_backward", len(states)
+        grad_nexts, x = rest[:k], rest[k]
         init, args, surrogate, params = neuron_argument_split(neuron, rest[k + 1:])
-        check(name + "_step_backward", False, x, init, args, surrogate, params, strict, grad_scale)
+        neurons = check(op, False, x, init, args, surrogate, params, strict, grad_scale)
+        check_grads(op, False, x, neurons, grad_spike, [None] * k, grad_nexts, None)
+        check_lanes(op, args, neurons)
         return grads(x, init, args)
 
     for kind, fake in (("multistep", multistep), ("multistep_backward", multistep_backward),

@@ -67,6 +67,13 @@ class Neuron:
     args: Tuple[Arg, ...]  # after the states, in schema order
     second_state: str = ""  # the second state's name ("w", "c"), "" for one state
     origin: str = SJ2  # the library (and version) whose neuron the family mirrors
+    example: tuple = ()  # valid argument values (a tensor argument's as a float), the peer's defaults
+    example_surrogate: Tuple[str, Tuple[float, ...]] = ("atan", (2.0,))  # one it fires with
+
+    def example_args(self, dtype=torch.float32) -> tuple:
+        """The example's values, tensor arguments as 0-d tensors of ``dtype``."""
+        return tuple(torch.tensor(v, dtype=dtype) if a.type == "Tensor" else v
+                     for a, v in zip(self.args, self.example))
 
     @property
     def states(self) -> Tuple[str, ...]:
@@ -114,20 +121,25 @@ def _float(name):
 
 # The rows, in the order of the C++ table (SURROGATE_EXT_FOR_EACH_NEURON).
 NEURONS: Tuple[Neuron, ...] = (
-    Neuron("if", SPIKINGJELLY_RESET),
-    Neuron("lif", (_tau(), Arg("decay_input", "bool"), Arg("factored_leak", "bool")) + SPIKINGJELLY_RESET),
+    Neuron("if", SPIKINGJELLY_RESET, example=(1.0, 0.0, False)),
+    Neuron("lif", (_tau(), Arg("decay_input", "bool"), Arg("factored_leak", "bool")) + SPIKINGJELLY_RESET,
+           example=(2.0, True, False, 1.0, 0.0, False)),
     Neuron("plif", (Arg("w", "Tensor"), Arg("decay_input", "bool"), Arg("factored_leak", "bool"))
-           + SPIKINGJELLY_RESET),
-    Neuron("qif", (_tau(), _float("v_c"), _float("a0"), _float("v_rest")) + SPIKINGJELLY_RESET),
+           + SPIKINGJELLY_RESET, example=(0.0, True, False, 1.0, 0.0, False)),
+    Neuron("qif", (_tau(), _float("v_c"), _float("a0"), _float("v_rest")) + SPIKINGJELLY_RESET,
+           example=(2.0, 0.8, 1.0, 0.0, 1.0, -0.1, False)),
     Neuron("eif", (_tau(), Arg("delta_T", "float", POSITIVE), _float("theta_rh"), _float("v_rest"))
-           + SPIKINGJELLY_RESET),
+           + SPIKINGJELLY_RESET, example=(2.0, 1.0, 0.8, 0.0, 1.0, -0.1, False)),
     Neuron("izhikevich", (_tau(), _float("v_c"), _float("a0"), _float("v_rest"), _tau("tau_w"),
-                          _float("a"), _float("b")) + SPIKINGJELLY_RESET, second_state="w"),
-    Neuron("cuba_lif", (_float("c_decay"), _float("v_decay")) + SPIKINGJELLY_RESET, second_state="c"),
+                          _float("a"), _float("b")) + SPIKINGJELLY_RESET, second_state="w",
+           example=(2.0, 0.8, 1.0, -0.1, 2.0, 0.0, 0.0, 1.0, 0.0, False)),
+    Neuron("cuba_lif", (_float("c_decay"), _float("v_decay")) + SPIKINGJELLY_RESET, second_state="c",
+           example=(0.5, 0.75, 0.5, 0.0, False)),
     Neuron("klif", (Arg("k", "Tensor"), _tau(), Arg("decay_input", "bool"), Arg("scale_reset", "bool"))
-           + SPIKINGJELLY_RESET),
+           + SPIKINGJELLY_RESET, example=(1.0, 2.0, True, False, 1.0, 0.0, False)),
     Neuron("ilif", (_tau(), Arg("factored_leak", "bool"), Arg("v_threshold", "float", POSITIVE),
-                    Arg("detach_reset", "bool"))),
+                    Arg("detach_reset", "bool")), example=(4 / 3, True, 1.0, False),
+           example_surrogate=("multi_level_spike_count", (4.0, 0.0, 4.0))),
 )
 
 BY_NAME = {n.name: n for n in NEURONS}

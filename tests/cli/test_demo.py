@@ -21,7 +21,7 @@ def run_demo(capsys, *argv):
 
 
 @pytest.mark.parametrize("backend,surrogate,recorded", [
-    ("native", "atan", "surrogate_ext::atan_multistep_node"),  # one fused op per layer
+    ("native", "atan", "surrogate_ext::lif_multistep"),  # one fused op per layer
     ("torch", "Sigmoid", "surrogate_ext::sigmoid("),            # a class name; one op per step
 ])
 def test_demo_exports_a_model_that_agrees(tmp_path, capsys, backend, surrogate, recorded):
@@ -38,7 +38,7 @@ def test_demo_exports_a_model_that_agrees(tmp_path, capsys, backend, surrogate, 
     graph = str(torch.jit.load(str(path)).inlined_graph)
     assert recorded in graph
     if backend == "torch":
-        assert "multistep_node" not in graph
+        assert "multistep" not in graph
 
 
 def test_demo_fails_when_the_reloaded_model_disagrees(tmp_path, capsys, monkeypatch):

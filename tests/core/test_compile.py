@@ -17,6 +17,7 @@ import torch
 import surrogate_ext
 from surrogate_ext import registry
 from surrogate_ext.clock_driven import neuron
+from surrogate_ext.core import neurons
 from surrogate_ext.core import inductor
 from conftest import TOLERANCES, assert_close_to_oracle, edge_values, make_module, param_sets
 
@@ -44,14 +45,15 @@ def elementwise_overloads():
             yield getattr(OPS, entry.op + suffix).default
 
 
-# The rows with a fused neuron operator (a row whose forward is not a threshold has none).
-NEURON_ENTRIES = [e for e in ENTRIES if hasattr(OPS, e.op + "_multistep_node")]
+# The rows whose forward is a threshold (the others fire a neuron with their own spike count).
+NEURON_ENTRIES = list(registry.THRESHOLD_SURROGATES)
 
 
 def multistep_overloads():
-    for entry in NEURON_ENTRIES:
-        yield getattr(OPS, entry.op + "_multistep_node").default
-        yield getattr(OPS, entry.op + "_multistep_node_backward").default
+    """Every neuron operator (the engine's four per family)."""
+    for n in neurons.NEURONS:
+        for kind in ("multistep", "multistep_backward", "step", "step_backward"):
+            yield n.op(kind).default
 
 
 def without_caches():
@@ -442,7 +444,7 @@ def test_fused_neurons_compile_as_operator_calls(device):
     eager = run(net)
     compiled, codes = compiled_code(lambda: run(torch.compile(net, fullgraph=True)))
     calls = set().union(*(extern_calls(c) for c in codes))
-    expected = {f"{e.op}_multistep_node{s}" for e in NEURON_ENTRIES for s in ("", "_backward")}
+    expected = {f"{kind}_multistep{s}" for kind in ("if", "lif", "plif") for s in ("", "_backward")}
     assert calls == expected
     for a, b in zip(torch.utils._pytree.tree_leaves(compiled), torch.utils._pytree.tree_leaves(eager)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
@@ -465,7 +467,7 @@ def test_state_left_on_the_module_costs_only_its_own_gradient(store_v_seq):
         for n in gm.graph.nodes:
             if n.op == "placeholder" and n.name.startswith("tangents"):
                 tangents.append(shape(n))
-            if n.op == "call_function" and "multistep_node_backward" in str(n.target):
+            if n.op == "call_function" and "multistep_backward" in str(n.target):
                 calls.append((shape(n.args[1]), shape(n.args[2])))  # grad_v_seq, grad_v
         return gm.forward
 

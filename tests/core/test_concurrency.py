@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from surrogate_ext import registry
+from surrogate_ext.core import neurons
 from workloads import assert_identical, every_workload, inputs, neuron_forward_backward
 
 THREADS = 4
@@ -54,8 +55,8 @@ def test_python_threads_get_the_serial_results():
 
 
 # Large enough that at::parallel_for splits them across 4 threads: TensorIterator's grain is
-# 32768 elements; the neurons' is 32768 / (512 T) blocks of 512 neurons (4 blocks at T = 16, and
-# 8199 neurons are 17 blocks, the last one part of a SIMD vector and a scalar tail).
+# 32768 elements; the neurons' is max(1, 32768 / (2048 T)) blocks of 2048 neurons (8199 neurons are
+# 5 blocks, the last one part of a SIMD vector and a scalar tail).
 ELEMENTWISE_SHAPE = (257, 513)
 NEURON_SHAPE = (16, 8192 + 7)
 
@@ -72,23 +73,26 @@ def one_thread_results():
 
 @pytest.mark.parametrize("threads", [2, 4])
 def test_bit_identical_for_1_2_and_4_intra_op_threads(threads, one_thread_results, intra_op_threads):
-    """Every workload (elementwise forward and backward; fused neurons forward and backward, to
-    x_seq, v_init and the PLIF k) with `threads` intra-op threads equals the one-thread run bit for
-    bit. The PLIF gradient to k is a sum over neurons: test_plif_grad_k_bit_identical_across_threads
-    checks it at a size where ATen's parallel sum would split it."""
+    """Every workload (elementwise forward and backward; every neuron family forward and
+    backward, to x_seq, the initial states and the tensor arguments) with `threads` intra-op
+    threads equals the one-thread run bit for bit. A tensor argument's gradient is a sum over
+    neurons: test_parameter_gradients_bit_identical_across_threads checks it at a size where
+    ATen's parallel sum would split it."""
     intra_op_threads(threads)
     for name, thunk in every_workload(ELEMENTWISE_SHAPE, NEURON_SHAPE):
         assert_identical(thunk(), one_thread_results[name],
                          f"{name}, {threads} threads")
 
 
-def test_plif_grad_k_bit_identical_across_threads(intra_op_threads):
-    entry = registry.BY_OP["atan"]
+@pytest.mark.parametrize("neuron", [n for n in neurons.NEURONS if n.tensor_args], ids=lambda n: n.name)
+def test_parameter_gradients_bit_identical_across_threads(neuron, intra_op_threads):
     x_seq, grad = inputs((16, 1 << 18))
-    v_init = torch.zeros(1 << 18)
+    states = [torch.zeros(1 << 18)] * len(neuron.states)
     results = {}
     for threads in (1, 2, 4):
         intra_op_threads(threads)
-        results[threads] = neuron_forward_backward(entry, "plif", x_seq, v_init, grad, grad.flip(0))["grad_k"]
-    assert torch.equal(results[2], results[1]) and torch.equal(results[4], results[1]), \
-        {t: r.item() for t, r in results.items()}
+        out = neuron_forward_backward(neuron, x_seq, states, grad, [grad.flip(0)] * len(states))
+        results[threads] = [out["grad_" + a] for a in neuron.tensor_args]
+    for threads in (2, 4):
+        for a, b in zip(results[threads], results[1]):
+            assert torch.equal(a, b), (threads, a.item(), b.item())

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from surrogate_ext import registry
+from surrogate_ext.core import neurons
 from conftest import DTYPES, edge_values, op, param_sets
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -33,29 +34,38 @@ def test_cuda_layouts_and_autograd(entry):
     assert op(entry.op)(torch.tensor(0.5, device="cuda"), *entry.example_params).item() == 1.0
 
 
-NEURON_CASES = [("if", None, True), ("lif", None, False), ("plif", 0.5, True), ("plif", None, False)]
+def neuron_cases():
+    """Every family with its example surrogate, and LIF with every surrogate row."""
+    for n in neurons.NEURONS:
+        yield pytest.param(n, None, id=n.name)
+    for e in registry.SURROGATES:
+        yield pytest.param(neurons.BY_NAME["ilif" if not e.threshold else "lif"], e, id=f"lif-{e.op}")
 
 
+@pytest.mark.parametrize("kind", ["multistep", "step"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("neuron,v_reset,decay_input", NEURON_CASES)
-@pytest.mark.parametrize("entry", registry.SURROGATES, ids=lambda e: e.op)
-def test_cuda_multistep_matches_cpu(entry, neuron, v_reset, decay_input, dtype):
-    forward = op(entry.op + "_multistep_node")
-    backward = op(entry.op + "_multistep_node_backward")
+@pytest.mark.parametrize("neuron,entry", list(neuron_cases()))
+def test_cuda_neuron_matches_cpu(neuron, entry, dtype, kind):
+    """The fused operators on CUDA against the CPU's: outputs and every gradient (x, the initial
+    states, a per-neuron tensor argument)."""
     gen = torch.Generator().manual_seed(0)
-    x = (torch.randn(12, 257, generator=gen) * 1.5 + 0.4).to(dtype)
-    v0 = torch.zeros(257, dtype=dtype)
-    k = torch.tensor(0.4, dtype=dtype) if neuron == "plif" else None
-    config = (neuron, 2.0, decay_input, 1.0, v_reset, False)
+    shape = (12, 257) if kind == "multistep" else (257,)
+    x = (torch.randn(shape, generator=gen) * 1.5 + 0.4).to(dtype)
+    states = [(torch.rand(257, generator=gen) * 0.5).to(dtype) for _ in neuron.states]
+    args = [torch.linspace(0.5, 1.5, 257).to(dtype) if isinstance(a, torch.Tensor) else a
+            for a in neuron.example_args(dtype)]
+    name, params = neuron.example_surrogate if entry is None else (entry.op, entry.example_params)
+    params = [float(p) for p in params]
 
     def run(device):
-        kk = None if k is None else k.to(device)
-        args = config[:2] + (kk,) + config[2:]
-        s, v_seq, v = forward(x.to(device), v0.to(device), *args, *entry.example_params)
+        leaves = [t.to(device).requires_grad_(True) for t in [x] + states]
+        dev_args = [a.to(device).requires_grad_(True) if isinstance(a, torch.Tensor) else a for a in args]
+        out = neuron.op(kind)(*leaves, *dev_args, name, params)
         g = torch.linspace(-1, 1, x.numel(), dtype=dtype).view_as(x).to(device)
-        grads = backward(g, g.flip(0), g[0], x.to(device), v0.to(device), v_seq, *args,
-                         *entry.example_params)
-        return [t.cpu() for t in (s, v_seq, v) + tuple(grads)]
+        torch.autograd.backward(list(out), [g if o.shape == x.shape else g.flip(0).reshape(-1)[:o.numel()].view_as(o)
+                                            for o in out])
+        tensors = [a for a in dev_args if isinstance(a, torch.Tensor)]
+        return [t.detach().cpu() for t in out] + [t.grad.cpu() for t in leaves + tensors]
 
     cpu, cuda = run("cpu"), run("cuda")
     close = dict(rtol=1e-5, atol=1e-5) if dtype in (torch.float32, torch.float64) else dict(rtol=2e-2, atol=2e-2)

@@ -104,8 +104,8 @@ def check_neuron(steps, n, dtype=torch.float16, device="cpu", ops=None):
     libm's in the scalar tail, so a column's last bits depend on where it lands (rtol 1e-5 there;
     a wrapped index is off by far more). x_seq doubles as grad_spike_seq: one full-size tensor less."""
     ops = ops or _ops()
-    forward, backward = (getattr(ops, ENTRY.op + s) for s in ("_multistep_node", "_multistep_node_backward"))
-    config = ("lif", 2.0, None, True, 1.0, 0.0, False) + ENTRY.defaults
+    forward, backward = ops.lif_multistep, ops.lif_multistep_backward
+    config = (2.0, True, False, 1.0, 0.0, False, ENTRY.op, [float(p) for p in ENTRY.defaults])
     x_seq = fill_pattern(torch.empty(steps, n, dtype=dtype, device=device))
     v_init = fill_pattern(torch.empty(n, dtype=dtype, device=device), seed=2)
     cols = torch.tensor(_columns(n), device=device)
@@ -116,8 +116,8 @@ def check_neuron(steps, n, dtype=torch.float16, device="cpu", ops=None):
     assert torch.equal(v_seq[:, cols], v_seq_cols), "v_seq"
     assert bool(spikes[-1].any()) and bool((spikes[-1] == 0).any()), "the last step should have both"
     del spikes
-    grad_x, grad_v_init, _ = backward(x_seq, None, None, x_seq, v_init, v_seq, *config)
-    grad_x_cols, grad_v_cols, _ = backward(x_cols, None, None, x_cols, v_cols, v_seq_cols, *config)
+    grad_x, grad_v_init = backward(x_seq, None, None, x_seq, v_init, v_seq, *config)
+    grad_x_cols, grad_v_cols = backward(x_cols, None, None, x_cols, v_cols, v_seq_cols, *config)
     exact = dict(rtol=0, atol=0) if dtype in (torch.float16, torch.bfloat16) else dict(rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad_x[:, cols], grad_x_cols, **exact, msg="grad_x_seq")
     torch.testing.assert_close(grad_v_init[cols], grad_v_cols, **exact, msg="grad_v_init")

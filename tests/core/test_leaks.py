@@ -16,7 +16,8 @@ import torch
 from surrogate_ext import registry
 from surrogate_ext.clock_driven import neuron
 import surrogate_ext
-from workloads import inputs, neuron_arguments, ops
+from surrogate_ext.core import neurons
+from workloads import inputs, neuron_cases, neuron_surrogate, ops
 
 CALLS = int(os.environ.get("SURROGATE_EXT_LEAK_CALLS", "50000"))
 WARMUP = 2000
@@ -64,22 +65,21 @@ def test_elementwise_forward_backward_keeps_rss_flat():
 
 
 def test_fused_neuron_forward_backward_keeps_rss_flat():
-    """Every registry row's fused neuron in turn (IF, LIF, PLIF), forward and BPTT backward through
-    the C++ autograd, with gradients to x_seq, v_init and k (CALLS calls in all)."""
+    """Every neuron case in turn (each family, and LIF with every surrogate row), multi-step and
+    single-step, forward and BPTT backward through the C++ autograd, with gradients to x_seq, the
+    initial states and the tensor arguments (CALLS calls in all)."""
     x_seq, grad = inputs((4, 256))
-    x_seq.requires_grad_(True)
-    v_init = torch.zeros(256, requires_grad=True)
-    k = torch.tensor(0.4, requires_grad=True)
-    cases = [(getattr(ops, e.op + "_multistep_node"), neuron_arguments(kind, k), e.example_params)
-             for e in registry.THRESHOLD_SURROGATES for kind in ("if", "lif", "plif")]
+    cases = [(neuron, entry, kind) for _, neuron, entry in neuron_cases() for kind in ("multistep", "step")]
     state = {"i": 0}
 
     def step():
-        fn, arguments, params = cases[state["i"] % len(cases)]
+        neuron, entry, kind = cases[state["i"] % len(cases)]
         state["i"] += 1
-        spikes, v_seq, v = fn(x_seq, v_init, *arguments, *params)
-        torch.autograd.backward([spikes, v_seq, v], [grad, grad, grad[0]])
-        x_seq.grad = v_init.grad = k.grad = None
+        x = (x_seq if kind == "multistep" else x_seq[0]).detach().requires_grad_(True)
+        init = [torch.zeros(256, requires_grad=True) for _ in neuron.states]
+        args = [a.requires_grad_(True) if isinstance(a, torch.Tensor) else a for a in neuron.example_args()]
+        out = neuron.op(kind)(x, *init, *args, *neuron_surrogate(neuron, entry))
+        torch.autograd.backward(list(out), [grad if o.dim() == 2 else grad[0] for o in out])
 
     growth = rss_growth(step)
     assert growth < RSS_GROWTH_BOUND, f"RSS grew by {growth / 2**20:.1f} MiB over {CALLS} calls"
@@ -107,25 +107,32 @@ def test_elementwise_saved_input_is_freed_after_backward(entry, suffix):
     assert y.grad_fn is not None  # the output, and so its graph node, is still alive
 
 
-@pytest.mark.parametrize("kind", ["if", "lif", "plif"])
-@pytest.mark.parametrize("entry", registry.THRESHOLD_SURROGATES, ids=lambda e: e.op)
-def test_fused_neuron_saved_tensors_are_freed_after_backward(entry, kind):
-    """The forward saves x_seq, v_init and v_seq (and k); after the backward only what the caller
-    still holds remains: x_seq and v_init go, v_seq (an output the caller holds) stays."""
+@pytest.mark.parametrize("neuron", neurons.NEURONS, ids=lambda n: n.name)
+def test_fused_neuron_saved_tensors_are_freed_after_backward(neuron):
+    """The forward saves x_seq, the initial states and the state sequences (and the tensor
+    arguments); after the backward only what the caller still holds remains: x_seq, the initial
+    states and the tensor arguments go, the state sequences (outputs the caller holds) stay."""
     x_leaf = torch.randn(5, 3, 4, requires_grad=True)
-    v_leaf = torch.randn(3, 4, requires_grad=True)
-    k_leaf = torch.tensor(0.4, requires_grad=True)
+    state_leaves = [torch.randn(3, 4, requires_grad=True) for _ in neuron.states]
+    arg_leaves = [a.requires_grad_(True) if isinstance(a, torch.Tensor) else a for a in neuron.example_args()]
     x_seq, x_alive = _watched(x_leaf)
-    v_init, v_alive = _watched(v_leaf)
-    k, k_alive = _watched(k_leaf)
-    spikes, v_seq, _ = getattr(ops, entry.op + "_multistep_node")(x_seq, v_init, *neuron_arguments(kind, k),
-                                                                   *entry.example_params)
-    del x_seq, v_init, k
-    assert x_alive() is not None and v_alive() is not None
-    (spikes.sum() + v_seq.square().sum()).backward()
-    assert x_alive() is None and v_alive() is None, "a saved input outlived the backward"
-    assert k_alive() is None, "k outlived the backward"
-    assert x_leaf.grad is not None and v_leaf.grad is not None
+    init, alive = [], [x_alive]
+    for leaf in state_leaves:
+        fresh, ref = _watched(leaf)
+        init.append(fresh)
+        alive.append(ref)
+    args = []
+    for a in arg_leaves:
+        if isinstance(a, torch.Tensor):
+            a, ref = _watched(a)
+            alive.append(ref)
+        args.append(a)
+    out = neuron.op("multistep")(x_seq, *init, *args, *neuron_surrogate(neuron))
+    del x_seq, init, args, a, fresh  # noqa: F821
+    assert all(r() is not None for r in alive), "the graph should hold its saved inputs"
+    (out[0].sum() + sum(o.square().sum() for o in out[1::2])).backward()
+    assert all(r() is None for r in alive), "a saved input outlived the backward"
+    assert x_leaf.grad is not None and all(s.grad is not None for s in state_leaves)
 
 
 @pytest.mark.parametrize("cls", [neuron.MultiStepIFNode, neuron.MultiStepLIFNode, neuron.MultiStepParametricLIFNode])

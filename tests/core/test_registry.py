@@ -1,4 +1,6 @@
-"""The C++ table (surrogates.h) and the Python table (registry.py) agree."""
+"""The C++ tables (surrogates.h, neurons.h) and the Python tables (registry.py, neurons.py) agree:
+every operator the library registers is a row's (tests/core/test_neurons.py checks each neuron
+row's schemas)."""
 import re
 
 import pytest
@@ -6,9 +8,10 @@ import torch
 
 import surrogate_ext
 from surrogate_ext import registry
+from surrogate_ext.core import neurons
 
 SUFFIXES = ("", "_primitive", "_backward", "_primitive_backward")
-NEURON_SUFFIXES = ("_multistep_node", "_multistep_node_backward")
+NEURON_SUFFIXES = ("_multistep", "_multistep_backward", "_step", "_step_backward")
 SCHEMA_TYPES = {float: "float", int: "int"}
 KWARGS = {"": {"strict": False, "stochastic": False, "grad_scale": 1.0}, "_primitive": {},
           "_backward": {"grad_scale": 1.0}, "_primitive_backward": {}}
@@ -22,20 +25,19 @@ def _native_ops():
             if q.startswith("surrogate_ext::")}
 
 
-def test_same_surrogates_in_both_tables():
+def test_same_surrogates_and_neurons_in_both_tables():
     names = {n for n in _native_ops() if not n.endswith("backward") and not n.endswith("_primitive")}
-    assert {n.removesuffix("_multistep_node") for n in names} - SPECIAL_OPS == {
-        e.op for e in registry.SURROGATES}
-    assert {n.removesuffix("_multistep_node") for n in names if n.endswith("_multistep_node")} == {
-        e.op for e in registry.THRESHOLD_SURROGATES}
+    neuron_ops = {n for n in names if n.endswith(("_multistep", "_step"))}
+    assert names - neuron_ops - SPECIAL_OPS == {e.op for e in registry.SURROGATES}
+    assert {n.rsplit("_", 1)[0] for n in neuron_ops} == {n.name for n in neurons.NEURONS}
 
 
 def test_every_operator_is_accounted_for():
     expected = set(SPECIAL_OPS) | {"stochastic_spike_operator_backward"}
     for e in registry.SURROGATES:
         expected |= {e.op + suffix for suffix in SUFFIXES}
-    for e in registry.THRESHOLD_SURROGATES:
-        expected |= {e.op + suffix for suffix in NEURON_SUFFIXES}
+    for n in neurons.NEURONS:
+        expected |= {n.name + suffix for suffix in NEURON_SUFFIXES}
     assert _native_ops() == expected
 
 
@@ -55,21 +57,6 @@ def test_schema_matches_registry(entry, suffix):
     assert kwargs == KWARGS[suffix]
     assert len(schema.returns) == 1
     assert schema.returns[0].name == ("grad_x" if suffix.endswith("backward") else "")
-
-
-@pytest.mark.parametrize("entry", registry.THRESHOLD_SURROGATES, ids=lambda e: e.op)
-@pytest.mark.parametrize("suffix", NEURON_SUFFIXES)
-def test_neuron_schema_ends_with_the_surrogate_params(entry, suffix):
-    schema = getattr(torch.ops.surrogate_ext, entry.op + suffix).default._schema
-    positional = [a for a in schema.arguments if not a.kwarg_only]
-    params = positional[len(positional) - len(entry.params):]
-    assert [a.name for a in params] == list(entry.param_names)
-    assert {a.name: a.default_value for a in schema.arguments if a.kwarg_only} == {
-        "strict": False, "grad_scale": 1.0}
-    for a, p in zip(params, entry.params):
-        assert str(a.type) == SCHEMA_TYPES[p.type] and a.default_value == p.default
-    returns = ["spike_seq", "v_seq", "v"] if suffix == "_multistep_node" else ["grad_x_seq", "grad_v_init", "grad_plif_k"]
-    assert [r.name for r in schema.returns] == returns
 
 
 @pytest.mark.parametrize("entry", [e for e in registry.SURROGATES

@@ -98,32 +98,6 @@ def test_non_contiguous_input():
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and torch.equal(a[2][0], b[2][0])
 
 
-def test_gradient_to_initial_v():
-    ops = torch.ops.surrogate_ext
-    x = _inputs(torch.float64, shape=(4, 9))
-    v0 = torch.randn(9, dtype=torch.float64, requires_grad=True)
-    k = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
-
-    def f(x, v0, k):
-        s, v_seq, v = ops.sigmoid_multistep_node(x, v0, "plif", 1.0, k, True, 1.0, None, False, 4.0)
-        return s.sum() + (v_seq * v_seq).sum() + (3 * v).sum()
-
-    # the spike's surrogate gradient is not the step's derivative, so compare with the torch
-    # backend's autograd rather than finite differences: same formula, hand-written gradient
-    net = neuron.MultiStepParametricLIFNode(v_reset=None, surrogate_function=surrogate_ext.Sigmoid())
-    net = net.double()
-    with torch.no_grad():
-        net.w.copy_(torch.logit(k.detach()))
-    v0_ref = v0.detach().clone().requires_grad_(True)
-    net.v = v0_ref
-    spikes = net(x)
-    (spikes.sum() + (net.v_seq * net.v_seq).sum() + (3 * net.v).sum()).backward()
-    f(x, v0, k).backward()
-    torch.testing.assert_close(v0.grad, v0_ref.grad)
-    # k = sigmoid(w): dL/dw = dL/dk * k (1 - k)
-    torch.testing.assert_close(k.grad * k.detach() * (1 - k.detach()), net.w.grad)
-
-
 @pytest.mark.parametrize("cls", [neuron.MultiStepIFNode, neuron.MultiStepLIFNode,
                                  neuron.MultiStepParametricLIFNode])
 def test_check_cuda_grad_on_cpu(cls, capsys):
@@ -213,28 +187,6 @@ def test_store_v_seq_false_keeps_only_v(cls, backend):
         assert torch.equal(kept, dropped)
 
 
-@pytest.mark.parametrize("steps", [3, 0])
-def test_operator_v_output_is_the_last_state(steps):
-    """The operator's v is v_seq[T-1] (v_init when T = 0) in a tensor of its own, and a gradient of v
-    enters the backward as grad_v: the same as that gradient on v_seq's last row."""
-    ops = torch.ops.surrogate_ext
-    x = _inputs(torch.float64, shape=(steps, 5))
-    v0 = torch.randn(5, dtype=torch.float64)
-    _, v_seq, v = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
-    assert torch.equal(v, v_seq[-1] if steps else v0) and v.data_ptr() not in (v_seq.data_ptr(), v0.data_ptr())
-    tail = ("lif", 2.0, None, True, 1.0, 0.0, False, 2.0)
-    g_spike, g_v = torch.randn_like(x), torch.randn_like(v0)
-    by_v = ops.atan_multistep_node_backward(g_spike, None, g_v, x, v0, v_seq, *tail)
-    if not steps:  # v is v_init
-        assert torch.equal(by_v[1], g_v)
-        return
-    g_v_seq = torch.zeros_like(x)
-    g_v_seq[-1] = g_v
-    by_v_seq = ops.atan_multistep_node_backward(g_spike, g_v_seq, None, x, v0, v_seq, *tail)
-    for a, b in zip(by_v[:2], by_v_seq[:2]):
-        assert torch.equal(a, b)
-
-
 @pytest.mark.parametrize("build,match", [
     (lambda: neuron.MultiStepLIFNode(backend="cupy"), "backend"),
     (lambda: neuron.MultiStepLIFNode(tau=1.0), "tau must be > 1"),
@@ -258,89 +210,6 @@ def test_bad_input_to_module():
         net(torch.randn(5))
     with pytest.raises(TypeError, match="x_seq must be a float32"):
         net(torch.ones(3, 4, dtype=torch.int64))
-
-
-def _op_args(x, v0, **over):
-    args = dict(neuron="lif", tau=2.0, k=None, decay_input=True, v_threshold=1.0, v_reset=0.0,
-                detach_reset=False)
-    args.update(over)
-    return (x, v0, args["neuron"], args["tau"], args["k"], args["decay_input"],
-            args["v_threshold"], args["v_reset"], args["detach_reset"])
-
-
-@pytest.mark.parametrize("over,x_shape,v_shape,error,match", [
-    (dict(neuron="alif"), (3, 4), (4,), ValueError, "neuron must be 'if', 'lif' or 'plif', got 'alif'"),
-    (dict(tau=0.0), (3, 4), (4,), ValueError, "tau must be > 0, got 0"),
-    (dict(neuron="plif"), (3, 4), (4,), ValueError, "k must be a one-element tensor"),
-    ({}, (3, 4), (5,), ValueError, "v_init must have the shape of one step of x_seq"),
-    ({}, (), (), ValueError, "x_seq must have shape"),
-])
-def test_bad_operator_arguments(over, x_shape, v_shape, error, match):
-    x, v0 = torch.randn(x_shape), torch.zeros(v_shape)
-    with pytest.raises(error, match=match):
-        torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, v0, **over), 2.0)
-    with pytest.raises(ValueError, match="alpha must be finite and > 0"):
-        torch.ops.surrogate_ext.atan_multistep_node(*_op_args(torch.randn(3, 4), torch.zeros(4)), -1.0)
-
-
-def test_bad_backward_arguments():
-    ops = torch.ops.surrogate_ext
-    x, v0 = torch.randn(3, 4), torch.zeros(4)
-    _, v, _ = ops.atan_multistep_node(*_op_args(x, v0), 2.0)
-    tail = ("lif", 2.0, None, True, 1.0, 0.0, False, 2.0)
-    with pytest.raises(ValueError, match="grad_spike_seq must have shape"):
-        ops.atan_multistep_node_backward(torch.ones(2, 4), None, None, x, v0, v, *tail)
-    with pytest.raises(TypeError, match="grad_v_seq must have dtype"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), torch.ones(3, 4, dtype=torch.float64),
-                                         None, x, v0, v, *tail)
-    with pytest.raises(ValueError, match=r"grad_v must have shape \[4\]"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, torch.ones(3, 4), x, v0, v, *tail)
-    with pytest.raises(TypeError, match="grad_v must have dtype"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, torch.ones(4, dtype=torch.float64),
-                                         x, v0, v, *tail)
-    with pytest.raises(ValueError, match="v_seq must have shape"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, None, x, v0, v[:2], *tail)
-    with pytest.raises(ValueError, match="v_init must have the shape of one step of x_seq"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, None, x, v0[:3], v, *tail)
-    with pytest.raises(ValueError, match="k must be a one-element tensor"):
-        ops.atan_multistep_node_backward(torch.ones(3, 4), None, None, x, v0, v, "plif", 1.0,
-                                         None, True, 1.0, 0.0, False, 2.0)
-
-
-def test_double_backward_is_refused():
-    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    s, v_seq, _ = torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, torch.zeros(4, dtype=torch.float64)), 2.0)
-    (gx,) = torch.autograd.grad(s.sum() + v_seq.sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="double backward is not supported"):
-        gx.sum().backward()
-
-
-def _opcheck_samples(neuron_kind):
-    for requires_grad in (False, True):
-        x = torch.randn(5, 3, 4, dtype=torch.float64).requires_grad_(requires_grad)
-        v0 = torch.randn(3, 4, dtype=torch.float64).requires_grad_(requires_grad)
-        k = torch.tensor(0.3, dtype=torch.float64).requires_grad_(requires_grad)
-        yield _op_args(x, v0, neuron=neuron_kind, k=k if neuron_kind == "plif" else None,
-                       v_reset=None if requires_grad else -0.1)
-
-
-@pytest.mark.parametrize("neuron_kind", ["if", "lif", "plif"])
-@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
-def test_opcheck(entry, neuron_kind):
-    op = getattr(torch.ops.surrogate_ext, entry.op + "_multistep_node")
-    for args in _opcheck_samples(neuron_kind):
-        torch.library.opcheck(op, args + entry.example_params)
-
-
-def test_opcheck_backward():
-    ops = torch.ops.surrogate_ext
-    x, v0 = torch.randn(4, 6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
-    k = torch.tensor(0.3, dtype=torch.float64)
-    _, v_seq, _ = ops.erf_multistep_node(*_op_args(x, v0, neuron="plif", k=k), 2.0)
-    for grad_v in (torch.randn_like(v0), None):
-        args = (torch.randn_like(x), torch.randn_like(x), grad_v, x, v0, v_seq, "plif", 1.0, k, True,
-                1.0, 0.0, False, 2.0)
-        torch.library.opcheck(ops.erf_multistep_node_backward, args)
 
 
 class _Net(torch.nn.Module):
@@ -376,14 +245,15 @@ def test_export_and_script_the_operator():
     net = _Net().eval()
     x = torch.randn(8, 3, 6)
     ep = torch.export.export(net, (x,))
-    assert any("multistep_node" in str(n.target) for n in ep.graph.nodes)
+    assert any("plif_multistep" in str(n.target) for n in ep.graph.nodes)
     torch.testing.assert_close(ep.module()(x), net(x))
 
     @torch.jit.script
     def scripted(x_seq: torch.Tensor, v0: torch.Tensor):
-        return torch.ops.surrogate_ext.atan_multistep_node(x_seq, v0, "lif", 2.0, None, True, 1.0,
-                                                           0.0, False, 2.0)
+        return torch.ops.surrogate_ext.lif_multistep(x_seq, v0, 2.0, True, True, 1.0, 0.0, False,
+                                                     "atan", [2.0])
 
     v0 = torch.zeros(3, 6)
-    assert torch.equal(scripted(x, v0)[0],
-                       torch.ops.surrogate_ext.atan_multistep_node(*_op_args(x, v0), 2.0)[0])
+    lif = neuron.MultiStepLIFNode(surrogate_function=surrogate_ext.ATan(), backend="native")
+    lif.v = v0
+    assert torch.equal(scripted(x, v0)[0], lif(x))

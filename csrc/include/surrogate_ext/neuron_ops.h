@@ -34,7 +34,6 @@
 #include <surrogate_ext/neurons.h>
 #include <surrogate_ext/surrogate_choice.h>
 
-#include <ATen/ExpandUtils.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -125,10 +124,14 @@ inline LaneTensor lane_tensor(const char* op, const char* name, const at::Tensor
   if (p.numel() == 1 && p.dim() <= static_cast<int64_t>(neurons.size())) {
     return {p.reshape({1}).to(opmath).contiguous(), false};
   }
-  TORCH_CHECK_VALUE(p.dim() <= static_cast<int64_t>(neurons.size()) &&
-                        at::infer_size(p.sizes(), neurons) == neurons.vec(),
-                    op, ": ", name, " must hold one value or be broadcastable to the neurons' shape ",
-                    neurons, ", got shape ", p.sizes());
+  bool broadcasts = p.dim() <= static_cast<int64_t>(neurons.size());
+  for (int64_t d = 1; broadcasts && d <= p.dim(); ++d) {  // trailing dimensions: 1 or the neurons'
+    const int64_t size = p.size(-d);
+    broadcasts = size == 1 || size == neurons[neurons.size() - d];
+  }
+  TORCH_CHECK_VALUE(broadcasts, op, ": ", name,
+                    " must hold one value or be broadcastable to the neurons' shape ", neurons,
+                    ", got shape ", p.sizes());
   return {p.to(opmath).expand(neurons).contiguous(), true};
 }
 
