@@ -26,40 +26,54 @@ import torch
 import surrogate_ext
 from surrogate_ext import registry
 from surrogate_ext.clock_driven import neuron
+from surrogate_ext.core import neurons
 from conftest import make_module
 
 NAMESPACE = "surrogate_ext"
 SEQUENCE_SHAPE, STEP_SHAPE = (3, 2, 4), (2, 4)
 
-# Valid values of every argument name the operators use (tensors are built per call).
+# Valid values of every argument name the surrogate operators use (tensors are built per call).
 VALID_ARGUMENTS = {
     "x": lambda: torch.randn(STEP_SHAPE),
     "grad_output": lambda: torch.randn(STEP_SHAPE),
-    "x_seq": lambda: torch.randn(SEQUENCE_SHAPE),
-    "grad_spike_seq": lambda: torch.randn(SEQUENCE_SHAPE),
-    "grad_v_seq": lambda: torch.randn(SEQUENCE_SHAPE),
-    "grad_v": lambda: torch.randn(STEP_SHAPE),
-    "v_seq": lambda: torch.randn(SEQUENCE_SHAPE),
-    "v_init": lambda: torch.zeros(STEP_SHAPE),
-    "plif_k": lambda: torch.tensor(0.4),
-    "neuron": lambda: "plif",  # the one that reads plif_k
-    "tau": lambda: 2.0,
-    "decay_input": lambda: True,
-    "v_threshold": lambda: 1.0,
-    "v_reset": lambda: 0.0,
-    "detach_reset": lambda: False,
 }
 
 # Bad values of non-tensor arguments, by name: (value, exception, what the message must contain).
 INVALID_ARGUMENTS = {
-    "neuron": [("alif", ValueError, "neuron")],
+    "surrogate": [("arctan", ValueError, "surrogate must be one of")],
+    "surrogate_params": [([], ValueError, "surrogate_params")],
 }
-# Neuron kinds whose own arguments have their own checks: (overrides, exception, message).
-INVALID_COMBINATIONS = [
-    ({"neuron": "lif", "tau": 0.0}, ValueError, "tau must be > 0"),
-    ({"neuron": "lif", "tau": -1.0}, ValueError, "tau must be > 0"),
-    ({"neuron": "plif", "plif_k": None}, ValueError, "plif_k must be a one-element tensor"),
-]
+
+
+def neuron_of(name):
+    """The neuron family an operator belongs to (name = <family>_<kind>), or None."""
+    for n in neurons.NEURONS:
+        if name.startswith(n.name + "_") and name[len(n.name) + 1:] in NEURON_KINDS:
+            return n
+    return None
+
+
+NEURON_KINDS = ("multistep", "multistep_backward", "step", "step_backward")
+
+
+def neuron_valid_arguments(neuron, name):
+    """A valid call of a neuron operator: [T, ...] tensors for x_seq and the sequences and their
+    gradients, one step for the rest; the family's example arguments and surrogate."""
+    values = dict(zip(neuron.arg_names, neuron.example_args()))
+    surrogate, params = neuron.example_surrogate
+    values.update(surrogate=surrogate, surrogate_params=[float(p) for p in params])
+    arguments = {}
+    for a in schema(name).arguments:
+        if a.name in values:
+            arguments[a.name] = values[a.name]
+        elif a.name.endswith("_seq"):
+            arguments[a.name] = torch.randn(SEQUENCE_SHAPE)
+        elif _is_tensor(a.type):
+            arguments[a.name] = torch.rand(STEP_SHAPE)
+        elif not a.has_default_value():
+            raise LookupError(f"{name}: no valid value for argument {a.name!r} ({a.type})")
+    return arguments
+
 
 # Values each constraint object of registry.py rejects.
 INVALID_BY_CONSTRAINT = [
@@ -67,6 +81,7 @@ INVALID_BY_CONSTRAINT = [
     (registry.POSITIVE, [0.0, -1.0, math.nan, math.inf]),
     (registry.GREATER_THAN_ONE, [1.0, 0.5, math.nan]),
     (registry.INTEGER_AT_LEAST_ONE, [0, -3]),
+    (neurons.FINITE_OR_NONE, [math.inf, math.nan]),
     (None, []),
 ]
 
@@ -76,6 +91,7 @@ INVALID_BY_CONSTRAINT = [
 KNOWN_SUBMODULES = {
     "core", "core.library", "core.registry", "core.reference", "core.checks", "core.cuda_code",
     "core.fake", "core.classes", "core.peers",  # the factories: their products are checked here
+    "core.neurons", "core.neuron_reference",  # the neuron operators, enumerated here
     "core.inductor",  # no entry points of user tensors (tests/core/test_compile.py)
     "clock_driven", "clock_driven.surrogate", "clock_driven.neuron", "onnx",
     "activation_based", "activation_based.neuron",
@@ -113,7 +129,10 @@ def invalid_values(param):
 
 def valid_arguments(name):
     """{argument: value} of a valid call, from the schema, VALID_ARGUMENTS and the owner's
-    defaults; optional keyword arguments with defaults are left out."""
+    defaults (a neuron operator's from its family); optional keyword arguments with defaults are
+    left out."""
+    if neuron_of(name) is not None:
+        return neuron_valid_arguments(neuron_of(name), name)
     entry = owner(name)
     params = dict(zip(entry.param_names, entry.example_params)) if entry else {}
     arguments = {}
@@ -149,20 +168,20 @@ def bad_cases(name):
         yield f"{t} int64", {**valid, t: valid[t].to(torch.int64)}, TypeError, t
         if len(tensors) > 1:  # an operator of one tensor takes any shape
             wrong = torch.tensor([0.4, 0.5]) if valid[t].numel() == 1 else valid[t].reshape(-1)[:-1]
-            yield f"{t} wrong shape", {**valid, t: wrong}, ValueError, t
+            # a neuron operator checks the other tensors against x's shape: x's error names them
+            named = "must have shape" if t in ("x", "x_seq") and neuron_of(name) else t
+            yield f"{t} wrong shape", {**valid, t: wrong}, ValueError, named
             if torch.cuda.is_available():
                 yield f"{t} on cuda", {**valid, t: valid[t].cuda()}, RuntimeError, t
-    for p in entry.params if entry else ():
-        if p.name in valid:
+    family = neuron_of(name)
+    for p in (entry.params if entry else ()) + (family.args if family else ()):
+        if p.name in valid and getattr(p, "type", None) != "Tensor":
             for value in invalid_values(p):
                 yield f"{p.name}={value}", {**valid, p.name: value}, ValueError, f"{p.name} must be"
     for arg, cases in INVALID_ARGUMENTS.items():
         if arg in valid:
             for value, error, match in cases:
                 yield f"{arg}={value!r}", {**valid, arg: value}, error, match
-    for overrides, error, match in INVALID_COMBINATIONS:
-        if overrides.keys() <= valid.keys():
-            yield ", ".join(f"{k}={v!r}" for k, v in overrides.items()), {**valid, **overrides}, error, match
 
 
 def all_bad_cases():
