@@ -125,6 +125,15 @@ def ilif_step(x, states, tau, factored_leak, v_threshold, detach_reset, *, fire)
     return z, (reset(h, z, v_threshold, None, detach_reset),)
 
 
+def raf_step(x, states, b, omega, dt, v_threshold, v_reset, detach_reset, *, fire):
+    v, u = states
+    alpha, cos_theta, sin_theta = math.exp(b * dt), math.cos(omega * dt), math.sin(omega * dt)
+    h = alpha * (u * sin_theta + v * cos_theta)
+    z = fire(h - v_threshold)
+    u_next = alpha * (u * cos_theta - v * sin_theta) + x
+    return z, (reset(h, z, v_threshold, v_reset, detach_reset), u_next)
+
+
 def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: Callable,
               keep_sequences: bool = True):
     """Runs ``step`` over the T steps of ``x_seq``: ``(spike_seq, state_seqs, last_states)``, the
@@ -144,4 +153,3 @@ def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: 
 
 
 __all__ = [name for name in list(globals()) if name.endswith("_step")] + ["multistep", "reset", "leak"]
-del math

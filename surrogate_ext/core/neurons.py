@@ -140,6 +140,8 @@ NEURONS: Tuple[Neuron, ...] = (
     Neuron("ilif", (_tau(), Arg("factored_leak", "bool"), Arg("v_threshold", "float", POSITIVE),
                     Arg("detach_reset", "bool")), example=(4 / 3, True, 1.0, False),
            example_surrogate=("multi_level_spike_count", (4.0, 0.0, 4.0))),
+    Neuron("raf", (_float("b"), _float("omega"), Arg("dt", "float", POSITIVE)) + SPIKINGJELLY_RESET,
+           second_state="u", example=(-0.2, 1.0, 1.0, 1.0, 0.0, False)),
 )
 
 BY_NAME = {n.name: n for n in NEURONS}

@@ -34,6 +34,7 @@ CASES = {
     "klif": [(1.3, 2.0, True, False, 1.0, 0.0, False), (0.8, 2.0, False, True, 1.0, None, False),
              ("per-neuron", 3.0, True, True, 0.9, -0.2, True)],
     "ilif": [(4 / 3, True, 1.0, False), (2.0, False, 0.75, True)],
+    "raf": [(-0.2, 1.0, 1.0, 0.5, 0.0, False), (-0.1, 0.6, 0.5, 0.4, None, True)],
 }
 SHAPE = (5, 3, 8)  # [T, batch, features]; 24 neurons: SIMD vectors and a scalar tail on the CPU
 # EIF's charge calls exp. The kernels call torch's vector exp (Sleef's, 1 ulp), which torch.exp uses

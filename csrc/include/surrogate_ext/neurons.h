@@ -563,6 +563,50 @@ struct ILIFNeuron : NoTensorArguments<0> {
   }
 };
 
+// Resonate-and-fire (Izhikevich 2001; SpikingJelly's RAFNode), two states, v and u, rotating by
+// theta = omega dt and decaying by alpha = exp(b dt) each step (both in double, as Python's math):
+//   h = alpha (u sin(theta) + v cos(theta));   u' = alpha (u cos(theta) - v sin(theta)) + x
+template <class T>
+struct RAFNeuron : NoTensorArguments<0> {
+  using opmath = T;
+  static constexpr int kStates = 2, kParams = 0;
+  using Args = std::tuple<double, double, double, double, OptionalDouble, bool>;
+  static void check(const char* op, double b, double omega, double dt, double v_threshold,
+                    OptionalDouble v_reset, bool) {
+    check_finite(op, "b", b);
+    check_finite(op, "omega", omega);
+    check_positive(op, "dt", dt);
+    check_reset(op, v_threshold, v_reset);
+  }
+  T alpha, cos_theta, sin_theta;
+  ResetRule<T> reset;
+  RAFNeuron(double b, double omega, double dt, double v_threshold, OptionalDouble v_reset,
+            bool detach_reset)
+      : alpha(std::exp(b * dt)), cos_theta(std::cos(omega * dt)), sin_theta(std::sin(omega * dt)),
+        reset(spikingjelly_reset<T>(v_threshold, v_reset, detach_reset)) {}
+
+  template <class V>
+  C10_HOST_DEVICE V charge(const StepIn<V, RAFNeuron>& in) const {
+    return V(alpha) * (in.state[1] * V(sin_theta) + in.state[0] * V(cos_theta));
+  }
+  template <class V>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, RAFNeuron>&, V h) const { return h - V(reset.v_threshold); }
+  template <class V>
+  C10_HOST_DEVICE void next(const StepIn<V, RAFNeuron>& in, V h, V z, Values<V, 2>& out) const {
+    out[0] = reset.apply(h, z);
+    out[1] = V(alpha) * (in.state[1] * V(cos_theta) - in.state[0] * V(sin_theta)) + in.x;
+  }
+  template <class V>
+  C10_HOST_DEVICE void vjp(const StepIn<V, RAFNeuron>&, V h, V z, V sg, V gz, const Values<V, 2>& g_next,
+                           StepGrad<V, RAFNeuron>& g) const {
+    const V gh = through_fire_and_reset(reset, h, z, sg, gz, g_next[0]);
+    const V gu = g_next[1];  // the gradient reaching u'
+    g.state[0] = V(alpha) * (gh * V(cos_theta) - gu * V(sin_theta));
+    g.state[1] = V(alpha) * (gh * V(sin_theta) + gu * V(cos_theta));
+    g.x = gu;
+  }
+};
+
 // The table. X(name, Functor, second state, ", schema arguments"): the operators
 // name_multistep, name_step and their backwards (neuron_ops.h), with the second state's name
 // ("" for one state) and the family's arguments, which come after the states.
@@ -582,6 +626,7 @@ struct ILIFNeuron : NoTensorArguments<0> {
   X(cuba_lif, CUBALIFNeuron, "c", ", float c_decay, float v_decay" SURROGATE_EXT_SPIKINGJELLY_RESET) \
   X(klif, KLIFNeuron, "", ", Tensor k, float tau, bool decay_input, bool scale_reset"             \
     SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
-  X(ilif, ILIFNeuron, "", ", float tau, bool factored_leak, float v_threshold, bool detach_reset")
+  X(ilif, ILIFNeuron, "", ", float tau, bool factored_leak, float v_threshold, bool detach_reset") \
+  X(raf, RAFNeuron, "u", ", float b, float omega, float dt" SURROGATE_EXT_SPIKINGJELLY_RESET)
 
 }  // namespace surrogate_ext
