@@ -234,8 +234,8 @@ def test_one_fused_operator_per_call(name):
     fused = [o for o in ops if o.startswith("surrogate_ext::")]
     assert fused == [f"surrogate_ext::{NODES[name].family}_step",
                      f"surrogate_ext::{NODES[name].family}_step_backward"], ops
-    others = [o for o in ops if not o.startswith("surrogate_ext::")]
-    assert len(others) <= 4, others  # the loss's sum and its backward, and autograd's bookkeeping
+    # besides: the loss's sum and its backward, and autograd storing a parameter's gradient
+    assert set(ops) - set(fused) <= {"aten::sum", "aten::ones_like", "aten::expand", "aten::detach"}, ops
 
 
 @pytest.mark.parametrize("step_mode", ["m", "s"])
