@@ -131,9 +131,15 @@ struct BlockValues {
 };
 
 // The lanes first, first + w, ... (lanes of them) of a block starting at neuron lo walk row t.
+// The row functions are flattened: every call below them (the cells, the family's and the
+// surrogate's methods, at::vec) is inlined into the loop, as elementwise.h's simd_map is; with
+// this many instantiations in a unit GCC otherwise keeps cells out of line, a call with its
+// structs in memory per vector (the LIF backward measured 3x slower that way). They take the
+// arguments by value: a local copy that no store through the tensors' pointers can alias, so the
+// neuron's constants stay in registers instead of being reloaded after every store.
 template <class V, class scalar_t, class F, class State>
-void forward_row(const ForwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64_t first,
-                 int64_t lanes, State& state) {
+__attribute__((flatten)) void forward_row(const ForwardArgs<scalar_t, F> a, int64_t t, int64_t lo,
+                                          int64_t first, int64_t lanes, State& state) {
   constexpr int64_t w = width<V>();
   const int64_t next = std::min(t + 1, a.steps - 1) * a.N + first;
   for (int64_t j = 0; j < lanes; ++j) {
@@ -149,21 +155,27 @@ void forward_row(const ForwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64
   }
 }
 
-// Pass A of backward row t: u of each lane, into the block's buffer.
+// Pass A of backward row t: h and u of each lane, into the block's buffers.
 template <class V, class scalar_t, class F>
-void fire_input_row(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64_t first,
-                    int64_t lanes, typename F::opmath* u) {
+__attribute__((flatten)) void recharge_row(const BackwardArgs<scalar_t, F> a, int64_t t, int64_t lo,
+                                           int64_t first, int64_t lanes, typename F::opmath* h,
+                                           typename F::opmath* u) {
   constexpr int64_t w = width<V>();
   for (int64_t j = 0; j < lanes; ++j) {
     const int64_t n = first + j * w;
-    Lane<V>::store(u + (n - lo), backward_fire_input<V>(a, t, n));
+    const Charged<V> c = recharge<V>(a, t, n);
+    Lane<V>::store(h + (n - lo), c.h);
+    Lane<V>::store(u + (n - lo), c.u);
   }
 }
 
-// Pass B of backward row t: the BPTT step of each lane, with sg = g'(u) from the block's buffer.
+// Pass B of backward row t: the BPTT step of each lane, with h, u and sg = g'(u) from the block's
+// buffers.
 template <class V, class scalar_t, class F, class Carry, class Sums>
-void backward_row(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int64_t first,
-                  int64_t lanes, const typename F::opmath* sg, Carry& carry, Sums& sums) {
+__attribute__((flatten)) void backward_row(const BackwardArgs<scalar_t, F> a, int64_t t, int64_t lo,
+                                           int64_t first, int64_t lanes,
+                                           const typename F::opmath* h, const typename F::opmath* u,
+                                           const typename F::opmath* sg, Carry& carry, Sums& sums) {
   constexpr int64_t w = width<V>();
   // the rows step t - 1 reads (x, grad_spike and grad_seq at t - 1, the states at t - 2) and
   // writes (grad_x at t - 1)
@@ -180,11 +192,13 @@ void backward_row(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t lo, int
       }
       prefetch<true>(a.grad_x + next + j * w);
     }
-    Values<V, F::kStates> c = carry.template load<V>(n - lo);
-    Values<V, F::kParams> p = sums.template load<V>(n - lo);
-    backward_cell(a, t, n, Lane<V>::load(sg + (n - lo)), c, p);
-    carry.store(n - lo, c);
-    sums.store(n - lo, p);
+    const int64_t b = n - lo;
+    Values<V, F::kStates> c = carry.template load<V>(b);
+    Values<V, F::kParams> p = sums.template load<V>(b);
+    const Charged<V> hu{Lane<V>::load(h + b), Lane<V>::load(u + b)};
+    backward_cell(a, t, n, hu, Lane<V>::load(sg + b), c, p);
+    carry.store(b, c);
+    sums.store(b, p);
   }
 }
 
@@ -300,7 +314,7 @@ struct NeuronBackend {
       struct Block {
         BlockValues<T, F::kStates> carry;
         BlockValues<T, F::kParams> sums;
-        T u[kBlock], sg[kBlock];
+        T h[kBlock], u[kBlock], sg[kBlock];
       };
       auto b = std::make_unique<Block>();
       for (int64_t n = lo; n < hi; ++n) {
@@ -311,11 +325,11 @@ struct NeuronBackend {
       }
       for (int64_t t = a.steps - 1; t >= 0; --t) {
         split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
-          fire_input_row<decltype(lane)>(a, t, lo, first, lanes, b->u);
+          recharge_row<decltype(lane)>(a, t, lo, first, lanes, b->h, b->u);
         });
         grad(b->u, b->sg, hi - lo);
         split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
-          backward_row<decltype(lane)>(a, t, lo, first, lanes, b->sg, b->carry, b->sums);
+          backward_row<decltype(lane)>(a, t, lo, first, lanes, b->h, b->u, b->sg, b->carry, b->sums);
         });
       }
       for (int64_t n = lo; n < hi; ++n) {

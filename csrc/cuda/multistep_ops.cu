@@ -33,7 +33,7 @@ __global__ void neuron_fire_input_kernel(const BackwardArgs<scalar_t, F> a,
                                          typename F::opmath* __restrict__ u) {
   using T = typename F::opmath;
   grid_stride<scalar_t>(a.steps * a.N, [&](int64_t i) {
-    u[i] = backward_fire_input<T>(a, i / a.N, i % a.N);
+    u[i] = recharge<T>(a, i / a.N, i % a.N).u;
   });
 }
 
@@ -52,7 +52,9 @@ __global__ void neuron_backward_kernel(const BackwardArgs<scalar_t, F> a,
     Values<T, F::kParams> sums;
     initial_carry<T>(a, n, carry);
     for (int k = 0; k < F::kParams; ++k) sums[k] = T(0);
-    for (int64_t t = a.steps - 1; t >= 0; --t) backward_cell(a, t, n, sg[t * a.N + n], carry, sums);
+    for (int64_t t = a.steps - 1; t >= 0; --t) {
+      backward_cell(a, t, n, recharge<T>(a, t, n), sg[t * a.N + n], carry, sums);
+    }
     for (int k = 0; k < F::kStates; ++k) Lane<T>::store(a.grad_init[k] + n, carry[k]);
     for (int k = 0; k < F::kParams; ++k) a.grad_p[k][n] = sums[k];
   });

@@ -1,7 +1,7 @@
 """The programs, behind one command: ``surrogate-ext`` (or ``python -m surrogate_ext``).
 
     surrogate-ext demo                      trains a spiking network on scikit-learn's digits
-    surrogate-ext bench ops|compile|neuron  the benchmarks
+    surrogate-ext bench ops|compile|neuron|train  the benchmarks
     surrogate-ext plot                      draws the surrogate gallery
     surrogate-ext selfcheck                 native operators against the float64 reference
 
@@ -30,13 +30,15 @@ COMMANDS: Dict[str, Union[Command, Dict[str, Command]]] = {
                                      "and the fused neurons compiled vs eager"),
         "neuron": ("bench_neuron", "the fused multi-step neurons vs the step-by-step torch "
                                    "backend"),
+        "train": ("bench_train", "a training step of the peers' tutorial networks: the peer, the "
+                                 "peer with our surrogate, our neurons"),
     },
     "plot": ("plot", "draw each surrogate's step, primitive and gradient (docs/gallery)"),
     "selfcheck": ("selfcheck", "every surrogate's native operators against the float64 "
                                "reference, as a table"),
 }
 
-BENCH_HELP = "benchmarks (ops, compile, neuron); 'surrogate-ext bench <name> --help'"
+BENCH_HELP = "benchmarks (ops, compile, neuron, train); 'surrogate-ext bench <name> --help'"
 
 
 def _group_parser(prog: str, commands: Dict[str, Union[Command, Dict[str, Command]]],

@@ -217,11 +217,18 @@ C10_HOST_DEVICE Values<V, F::kStates> state_before(const BackwardArgs<scalar_t, 
   return state;
 }
 
-// u of step t, recomputed: where the backend evaluates the surrogate gradient g'(u).
+// h and u of step t, recomputed from the saved states: where the backend evaluates the surrogate
+// gradient g'(u) (the CPU keeps both for the BPTT pass; CUDA recomputes them there).
+template <class V>
+struct Charged {
+  V h, u;
+};
+
 template <class V, class scalar_t, class F>
-C10_HOST_DEVICE V backward_fire_input(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t n) {
+C10_HOST_DEVICE Charged<V> recharge(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t n) {
   const StepIn<V, F> in = step_in<V, F>(a, t, n, state_before<V>(a, t, n));
-  return a.f.fire_input(in, charged<scalar_t>(a.f, in));
+  const V h = charged<scalar_t>(a.f, in);
+  return {h, a.f.fire_input(in, h)};
 }
 
 // The carries the backward starts from: the gradients reaching the last state.
@@ -233,24 +240,25 @@ C10_HOST_DEVICE void initial_carry(const BackwardArgs<scalar_t, F>& a, int64_t n
   }
 }
 
-// BPTT step t of the lane at neuron n, given sg = g'(u) of that step: `carry` holds the gradient
-// reaching s[t] from step t+1 and becomes the one reaching s[t-1]; grad_p accumulates the
-// parameters' gradients. grad_x[t] is stored. The kernels start from initial_carry(), call it for
-// t = T-1 .. 0, then store the carry as the initial states' gradients and grad_p as the partials.
+// BPTT step t of the lane at neuron n, given its h and u (recharge()) and sg = g'(u): `carry`
+// holds the gradient reaching s[t] from step t+1 and becomes the one reaching s[t-1]; grad_p
+// accumulates the parameters' gradients. grad_x[t] is stored. The kernels start from
+// initial_carry(), call it for t = T-1 .. 0, then store the carry as the initial states'
+// gradients and grad_p as the partials.
 template <class V, class scalar_t, class F>
-C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t n, V sg,
-                                   Values<V, F::kStates>& carry, Values<V, F::kParams>& grad_p) {
+C10_HOST_DEVICE void backward_cell(const BackwardArgs<scalar_t, F>& a, int64_t t, int64_t n,
+                                   const Charged<V>& c, V sg, Values<V, F::kStates>& carry,
+                                   Values<V, F::kParams>& grad_p) {
   using L = Lane<V>;
   const int64_t i = t * a.N + n;
   const StepIn<V, F> in = step_in<V, F>(a, t, n, state_before<V>(a, t, n));
-  const V h = charged<scalar_t>(a.f, in);
-  const V z = a.fire(a.f.fire_input(in, h));
+  const V z = a.fire(c.u);
   Values<V, F::kStates> g_next;
   for (int k = 0; k < F::kStates; ++k) {
     g_next[k] = a.grad_seq[k] != nullptr ? carry[k] + L::load(a.grad_seq[k] + i) : carry[k];
   }
   StepGrad<V, F> g;
-  a.f.vjp(in, h, z, sg, L::load(a.grad_spike + i), g_next, g);
+  a.f.vjp(in, c.h, z, sg, L::load(a.grad_spike + i), g_next, g);
   L::store(a.grad_x + i, g.x);
   carry = g.state;
   for (int k = 0; k < F::kParams; ++k) grad_p[k] = grad_p[k] + g.p[k];

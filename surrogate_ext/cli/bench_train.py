@@ -1,0 +1,393 @@
+"""Benchmark of a training step on the peers' own tutorial networks: what a user's model gains.
+
+    surrogate-ext bench train [--networks sj2-csnn,sj2-csnn-step,sj2-mlp] [--repeats 9]
+                              [--threads 1] [--profile] [--compile] [--json FILE]
+
+Each network (:data:`NETWORKS`) is built three ways from the same weights:
+
+* ``peer``: the peer's network as its tutorial writes it (its neurons, its surrogate);
+* ``peer + our surrogate``: the same with our surrogate module swapped in;
+* ``ours``: the tutorial's code with the peer's neuron import renamed to ours
+  (``surrogate_ext.activation_based.neuron``), our surrogate: the fused neurons.
+
+Every variant is first checked against the peer on one batch: the network's output (spike counts)
+equal, the gradients of every parameter within 1e-4 (float32). Then the training step (forward,
+MSE loss on the one-hot labels, backward, SGD step, reset of the neurons' state) is timed,
+interleaved (every variant once per round, in an order shuffled each round), on random input of
+the tutorial's shape; the table gives the median of each variant, and its speed-up over the peer
+with the spread (the slowest and the fastest round's ratio). ``--profile`` adds where a step's time
+goes (one profiled step per variant): the spike function, the rest of the neuron update, the
+layers, the optimizer, and what is left (Python). ``--compile`` times the peer's network and ours
+under ``torch.compile`` (Inductor) instead, after a first compiled step.
+
+The peers come from their installed packages (SpikingJelly 2.0 beside 0.0.0.0.14: see
+:mod:`surrogate_ext.cli.peer_imports`); a network whose peer is missing is left out, saying why.
+"""
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from surrogate_ext.cli import options as _cli
+from surrogate_ext.cli.peer_imports import import_spikingjelly2
+
+# The default run's time, for --help: measured on the project's 2-core x86-64 machine (torch
+# 2.13.0, one thread, other jobs on the cores).
+DEFAULT_RUN = "about 4 minutes (9 rounds of the three networks and their three variants, 1 thread)"
+
+VARIANTS = ("peer", "peer + our surrogate", "ours")
+
+
+@dataclass(frozen=True)
+class Network:
+    """One tutorial network: how to build it from a neuron module, a surrogate class and a layer
+    module (the peer's or ours), its input, and how a step runs it."""
+    name: str
+    peer: str
+    description: str
+    build: Callable  # build(neuron_module, surrogate_class, layer_module, functional) -> nn.Module
+    batch: int
+    image: Tuple[int, ...]  # one sample's shape
+    classes: int = 10
+
+
+def _sj2(part: str):
+    return import_spikingjelly2("activation_based." + part)
+
+
+class _Repeat(torch.nn.Module):
+    """The tutorial's encoding: the image repeated over T steps, run in multi-step mode (one call)
+    or in single-step mode (a call per step, the firing rate summed); the output is the firing
+    rate of the last layer."""
+
+    def __init__(self, body: torch.nn.Module, steps: int, step_mode: str):
+        super().__init__()
+        self.body, self.steps, self.step_mode = body, steps, step_mode
+
+    def forward(self, x):
+        if self.step_mode == "m":
+            return self.body(x.unsqueeze(0).expand(self.steps, *x.shape)).mean(0)
+        out = 0.
+        for _ in range(self.steps):
+            out = out + self.body(x)
+        return out / self.steps
+
+
+def _csnn(step_mode: str, channels: int = 32, steps: int = 4):
+    """SpikingJelly 2.0's CSNN of its Fashion-MNIST tutorial
+    (activation_based/examples/conv_fashion_mnist.py), with multi-step LIF neurons."""
+    def build(neuron, surrogate, layer, functional):
+        c = channels
+        body = torch.nn.Sequential(
+            layer.Conv2d(1, c, kernel_size=3, padding=1, bias=False), layer.BatchNorm2d(c),
+            neuron.LIFNode(surrogate_function=surrogate()), layer.MaxPool2d(2, 2),
+            layer.Conv2d(c, c, kernel_size=3, padding=1, bias=False), layer.BatchNorm2d(c),
+            neuron.LIFNode(surrogate_function=surrogate()), layer.MaxPool2d(2, 2),
+            layer.Flatten(), layer.Linear(c * 7 * 7, c * 4 * 4, bias=False),
+            neuron.LIFNode(surrogate_function=surrogate()), layer.Linear(c * 4 * 4, 10, bias=False),
+            neuron.LIFNode(surrogate_function=surrogate()))
+        _set_step_mode(body, step_mode)
+        return _Repeat(body, steps, step_mode)
+    return build
+
+
+def _mlp(hidden: int = 2048, steps: int = 8):
+    """A SpikingJelly 2.0 MLP 784-2048-10 of LIF neurons, multi-step (the shape of its
+    lif_fc_mnist tutorial with a hidden layer)."""
+    def build(neuron, surrogate, layer, functional):
+        body = torch.nn.Sequential(
+            layer.Flatten(), layer.Linear(28 * 28, hidden, bias=False),
+            neuron.LIFNode(tau=2.0, surrogate_function=surrogate()),
+            layer.Linear(hidden, 10, bias=False), neuron.LIFNode(tau=2.0, surrogate_function=surrogate()))
+        _set_step_mode(body, "m")
+        return _Repeat(body, steps, "m")
+    return build
+
+
+def _set_step_mode(net: torch.nn.Module, step_mode: str) -> None:
+    """SpikingJelly's functional.set_step_mode, without its warning for modules that are not
+    its own (ours)."""
+    for m in net.modules():
+        if hasattr(m, "step_mode"):
+            m.step_mode = step_mode
+
+
+NETWORKS: Tuple[Network, ...] = (
+    Network("sj2-csnn", "SpikingJelly 2.0", "CSNN (Fashion-MNIST tutorial shape, 32 channels), T=4, "
+            "B=32, multi-step LIF", _csnn("m"), 32, (1, 28, 28)),
+    Network("sj2-csnn-step", "SpikingJelly 2.0", "the same CSNN in single-step mode (a call per step)",
+            _csnn("s"), 32, (1, 28, 28)),
+    Network("sj2-mlp", "SpikingJelly 2.0", "MLP 784-2048-10, LIF, T=8, B=64, multi-step", _mlp(), 64,
+            (1, 28, 28)),
+)
+"""The networks, by name."""
+
+
+def peer_modules(network: Network, variant: str):
+    """(neuron module, surrogate class, layer module) of a variant."""
+    if network.peer == "SpikingJelly 2.0":
+        from surrogate_ext.activation_based import neuron as our_neuron
+        from surrogate_ext.activation_based import surrogate as our_surrogate
+        layer = _sj2("layer")
+        if variant == "peer":
+            return _sj2("neuron"), _sj2("surrogate").ATan, layer
+        if variant == "peer + our surrogate":
+            return _sj2("neuron"), our_surrogate.ATan, layer
+        return our_neuron, our_surrogate.ATan, layer
+    raise ValueError(f"unknown peer {network.peer}")
+
+
+def reset_states(net: torch.nn.Module) -> None:
+    """SpikingJelly's functional.reset_net: every module's reset()."""
+    for m in net.modules():
+        if m is not net and callable(getattr(m, "reset", None)):
+            m.reset()
+
+
+def build_variants(network: Network) -> Dict[str, torch.nn.Module]:
+    torch.manual_seed(0)
+    nets = {}
+    for variant in VARIANTS:
+        neuron, surrogate, layer = peer_modules(network, variant)
+        nets[variant] = network.build(neuron, surrogate, layer, None)
+    state = nets["peer"].state_dict()
+    for net in nets.values():
+        net.load_state_dict(state)
+    return nets
+
+
+def batch(network: Network, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand((network.batch,) + network.image, generator=gen)
+    y = torch.randint(network.classes, (network.batch,), generator=gen)
+    return x, y
+
+
+def train_step(net, optimizer, x, y):
+    """One step of the tutorials' training: forward, MSE loss on the one-hot labels, backward,
+    optimizer step, reset of the neurons' state."""
+    optimizer.zero_grad(set_to_none=True)
+    out = net(x)
+    loss = F.mse_loss(out, F.one_hot(y, out.shape[-1]).to(out.dtype))
+    loss.backward()
+    optimizer.step()
+    reset_states(net)
+    return out
+
+
+def check_against_peer(nets: Dict[str, torch.nn.Module], x, y) -> Dict[str, str]:
+    """Each variant's output and parameter gradients on one batch against the peer's: the
+    outputs (firing rates: spike counts / T) equal, the gradients within rtol 1e-4 (atol 1e-6)."""
+    results = {}
+    for variant, net in nets.items():
+        net.zero_grad(set_to_none=True)
+        out = net(x)
+        F.mse_loss(out, F.one_hot(y, out.shape[-1]).to(out.dtype)).backward()
+        reset_states(net)
+        results[variant] = (out.detach(), [p.grad.clone() for p in net.parameters()])
+    verdict = {}
+    ref_out, ref_grads = results["peer"]
+    for variant, (out, grads) in results.items():
+        if not torch.equal(out, ref_out):
+            raise AssertionError(f"{variant}: the output differs from the peer's "
+                                 f"({int((out != ref_out).sum())} of {out.numel()})")
+        worst = max(((g - r).abs() / (r.abs() + 1e-6 / 1e-4)).max().item() for g, r in zip(grads, ref_grads))
+        for g, r in zip(grads, ref_grads):
+            torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-6, msg=f"{variant}: a gradient differs")
+        verdict[variant] = f"outputs equal, gradients within {worst:.1e} (relative)"
+    return verdict
+
+
+def timed_steps(nets, x, y, repeats: int, compiled: bool) -> Dict[str, List[float]]:
+    """Interleaved rounds of one training step per variant: {variant: [seconds per round]}."""
+    steps = {}
+    for variant, net in nets.items():
+        optimizer = torch.optim.SGD(net.parameters(), lr=1e-3)
+        fn = torch.compile(net) if compiled else net
+        train_step(fn, optimizer, x, y)  # warm-up (and the compile)
+        steps[variant] = (lambda fn=fn, optimizer=optimizer: train_step(fn, optimizer, x, y))
+    samples = {v: [] for v in steps}
+    order, rng = list(steps), random.Random(0)
+    for _ in range(repeats):
+        rng.shuffle(order)
+        for v in order:
+            t0 = time.perf_counter()
+            steps[v]()
+            samples[v].append(time.perf_counter() - t0)
+    return samples
+
+
+# --- Where a step's time goes ------------------------------------------------------------------
+
+PARTS = ("spike function", "neuron update", "layers and loss", "optimizer", "Python and framework")
+# Backward (autograd node) names of the spike functions: the peers' Python Functions, ours.
+SPIKE_BACKWARDS = ("surrogatespike", "atanbackward", "sigmoidbackward", "_backward")
+LAYER_NODES = ("convolution", "addmm", "mmbackward", "batchnorm", "maxpool", "view", "reshape",
+               "mse", "mean", "onehot", "unsafeview", "t_backward", "tbackward", "linear")
+
+
+def _backward_part(node: str) -> str:
+    n = node.lower()
+    if any(k in n for k in LAYER_NODES):
+        return "layers and loss"
+    if "surrogate_ext" in n and not any(f"::{f}_" in n for f in _families()):
+        return "spike function"
+    if any(k in n for k in SPIKE_BACKWARDS[:3]):
+        return "spike function"
+    return "neuron update"  # the neurons' own arithmetic: Mul, Sub, Add, Div, Stack, ...
+
+
+def _families():
+    from surrogate_ext.core.neurons import NEURONS
+    return [n.name for n in NEURONS]
+
+
+def _own_part(op: str) -> Optional[str]:
+    """The part an operator belongs to by its own name: our fused neurons and our surrogates."""
+    if not op.startswith("surrogate_ext::"):
+        return None
+    name = op.split("::")[1]
+    if any(name.startswith(f + "_") and name[len(f) + 1:] in ("multistep", "multistep_backward", "step",
+                                                               "step_backward") for f in _families()):
+        return "neuron update"
+    return "spike function"
+
+
+def _forward_part(op: str) -> str:
+    return "layers and loss"
+
+
+def profile_shares(net, x, y) -> Dict[str, float]:
+    """Shares of one step's wall time. Every operator's own time (self time) goes to the part of
+    the step it runs in: the surrogate modules' and the neurons' forwards (marked by hooks), the
+    backward node it runs under (by the node's name: the layers', the spike functions', else the
+    neurons' arithmetic), the optimizer; the rest of the wall time is Python and the framework's
+    own overhead."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+    optimizer = torch.optim.SGD(net.parameters(), lr=1e-3)
+    train_step(net, optimizer, x, y)
+    handles, scopes = [], []
+
+    def enter(name):
+        def hook(*_):
+            scopes.append(record_function(name))
+            scopes[-1].__enter__()
+        return hook
+
+    def leave(*_):
+        scopes.pop().__exit__(None, None, None)
+
+    for m in net.modules():
+        sg = getattr(m, "surrogate_function", None)
+        if sg is not None:
+            handles += [m.register_forward_pre_hook(enter("neuron update")), m.register_forward_hook(leave)]
+            if isinstance(sg, torch.nn.Module):
+                handles += [sg.register_forward_pre_hook(enter("spike function")), sg.register_forward_hook(leave)]
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        out = net(x)
+        loss = F.mse_loss(out, F.one_hot(y, out.shape[-1]).to(out.dtype))
+        loss.backward()
+        with record_function("optimizer"):
+            optimizer.step()
+        reset_states(net)
+
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            step()
+            wall = time.perf_counter() - t0
+    finally:
+        for h in handles:
+            h.remove()
+    parts = dict.fromkeys(PARTS, 0.0)
+    backward = "autograd::engine::evaluate_function: "
+    for e in prof.events():
+        if not e.name.startswith(("aten::", "surrogate_ext::", "sj_")):
+            continue
+        part, a = _own_part(e.name), e
+        while a is not None and part is None:
+            if a.name in ("spike function", "neuron update", "optimizer"):
+                part = a.name
+            elif a.name.startswith(backward):
+                part = _backward_part(a.name[len(backward):])
+            a = a.cpu_parent
+        parts[part or _forward_part(e.name)] += e.self_cpu_time_total / 1e6
+    parts["Python and framework"] = max(0.0, wall - sum(parts.values()))
+    return {k: v / wall for k, v in parts.items()}
+
+
+def main(argv=None, prog="surrogate-ext bench train") -> int:
+    parser = _cli.parser(prog, __doc__, DEFAULT_RUN)
+    parser.add_argument("--networks", default=",".join(n.name for n in NETWORKS),
+                        help="comma-separated networks among " + ", ".join(n.name for n in NETWORKS))
+    parser.add_argument("--repeats", type=int, default=9,
+                        help="timed rounds (each runs every variant once); medians are quoted")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the shares of a step: spike function, neuron update, layers, "
+                             "optimizer, Python")
+    parser.add_argument("--compile", action="store_true",
+                        help="time the peer's network and ours under torch.compile (Inductor) instead")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    args = parser.parse_args(argv)
+    by_name = {n.name: n for n in NETWORKS}
+    chosen = [n.strip() for n in args.networks.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in by_name]
+    if unknown:
+        parser.error(f"unknown network(s) {', '.join(unknown)}; choose among {', '.join(by_name)}")
+    torch.set_num_threads(args.threads)
+    print(f"training step, CPU, float32, {args.threads} thread(s), {args.repeats} interleaved rounds"
+          + (", torch.compile (Inductor)" if args.compile else "") + f"; torch {torch.__version__}")
+    report = {"threads": args.threads, "repeats": args.repeats, "compile": args.compile, "results": []}
+    for name in chosen:
+        network = by_name[name]
+        try:
+            nets = build_variants(network)
+        except ImportError as e:
+            print(f"\n{name}: left out, {network.peer} is missing ({e})")
+            continue
+        if args.compile:
+            nets = {v: nets[v] for v in ("peer", "ours")}
+        x, y = batch(network)
+        print(f"\n{name}: {network.description}")
+        verdicts = check_against_peer(nets, x, y)
+        samples = timed_steps(nets, x, y, args.repeats, args.compile)
+        peer = samples["peer"]
+        print(f"  {'variant':<22} {'median ms':>10} {'speed-up':>9} {'spread':>14}   check against the peer")
+        rows = []
+        for variant, times in samples.items():
+            ratios = sorted(p / t for p, t in zip(peer, times))
+            median = statistics.median(times)
+            speedup = statistics.median(peer) / median
+            print(f"  {variant:<22} {median * 1e3:>10.2f} {speedup:>8.2f}x {ratios[0]:>6.2f}-{ratios[-1]:<6.2f}x"
+                  f"   {verdicts[variant]}")
+            rows.append({"variant": variant, "median_s": median, "speedup": speedup,
+                         "spread": [ratios[0], ratios[-1]], "seconds": times})
+        result = {"network": name, "description": network.description, "variants": rows}
+        if args.profile:
+            print(f"  {'shares of a step':<22} " + "  ".join(f"{k:>15}" for k in PARTS))
+            result["shares"] = {}
+            for variant, net in nets.items():
+                shares = profile_shares(net, x, y)
+                result["shares"][variant] = shares
+                print(f"  {variant:<22} " + "  ".join(f"{shares[k] * 100:>14.0f}%" for k in PARTS))
+            # the speed-up a neuron and spike function taking no time at all would give
+            rest = 1 - result["shares"]["ours"]["neuron update"] - result["shares"]["ours"]["spike function"]
+            ours_median = statistics.median(samples["ours"])
+            bound = statistics.median(peer) / (ours_median * rest)
+            result["bound"] = bound
+            print(f"  with neurons that took no time (the rest of ours' step): {bound:.2f}x the peer")
+        report["results"].append(result)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
