@@ -16,12 +16,11 @@
 
 namespace surrogate_ext {
 
-// The schemas of a neuron family (neuron_ops.h documents the operators): with the states v and,
-// for a two-state family, `second`; `params` the family's arguments (", Tensor w, float tau, ...").
-std::vector<std::string> neuron_schemas(const std::string& name, const std::string& second,
+// The schemas of a neuron family (neuron_ops.h documents the operators): with its states (v and
+// the table's extra states) and `params` the family's arguments (", Tensor w, float tau, ...").
+std::vector<std::string> neuron_schemas(const std::string& name, const std::string& extra_states,
                                         const std::string& params) {
-  std::vector<std::string> states{"v"};
-  if (!second.empty()) states.push_back(second);
+  const std::vector<std::string> states = neuron_state_names(extra_states);
   std::vector<std::string> tensor_params;  // the family's tensor arguments, which get gradients
   for (size_t at = params.find("Tensor "); at != std::string::npos; at = params.find("Tensor ", at + 1)) {
     const size_t begin = at + 7, end = params.find_first_of(", ", begin);
@@ -99,8 +98,8 @@ TORCH_LIBRARY(surrogate_ext, m) {
   SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_DEFINE_SCHEMAS)
 #undef SURROGATE_EXT_DEFINE_SCHEMAS
   // The neuron engine (neurons.h): four operators per family, with the surrogate chosen by name.
-#define SURROGATE_EXT_DEFINE_NEURON_SCHEMAS(name, Functor, second_state, params) \
-  for (const auto& schema : surrogate_ext::neuron_schemas(#name, second_state, params)) m.def(schema.c_str(), tags);
+#define SURROGATE_EXT_DEFINE_NEURON_SCHEMAS(name, Functor, extra_states, params) \
+  for (const auto& schema : surrogate_ext::neuron_schemas(#name, extra_states, params)) m.def(schema.c_str(), tags);
   SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_DEFINE_NEURON_SCHEMAS)
 #undef SURROGATE_EXT_DEFINE_NEURON_SCHEMAS
   // snnTorch's stochastic spike operator (special_ops.cpp): the strict spike forward, and a

@@ -332,7 +332,7 @@ TORCH_LIBRARY_IMPL(surrogate_ext, Autograd, m) {
   register_autograd(m, "surrogate_ext::" #op "_primitive_backward");
   SURROGATE_EXT_FOR_EACH_SURROGATE(SURROGATE_EXT_REGISTER)
 #undef SURROGATE_EXT_REGISTER
-#define SURROGATE_EXT_REGISTER(name, Functor, second_state, params)      \
+#define SURROGATE_EXT_REGISTER(name, Functor, extra_states, params)      \
   register_autograd(m, "surrogate_ext::" #name "_multistep");           \
   register_autograd(m, "surrogate_ext::" #name "_multistep_backward");  \
   register_autograd(m, "surrogate_ext::" #name "_step");                \

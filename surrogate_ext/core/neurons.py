@@ -65,7 +65,7 @@ SPIKINGJELLY_RESET = (Arg("v_threshold", "float", FINITE), Arg("v_reset", "float
 class Neuron:
     name: str  # the operators' prefix, e.g. "lif"
     args: Tuple[Arg, ...]  # after the states, in schema order
-    second_state: str = ""  # the second state's name ("w", "c"), "" for one state
+    extra_states: Tuple[str, ...] = ()  # the states after v ("w",), ("syn_exc", "syn_inh"), ...
     origin: str = SJ2  # the library (and version) whose neuron the family mirrors
     example: tuple = ()  # valid argument values (a tensor argument's as a float), the peer's defaults
     example_surrogate: Tuple[str, Tuple[float, ...]] = ("atan", (2.0,))  # one it fires with
@@ -77,7 +77,7 @@ class Neuron:
 
     @property
     def states(self) -> Tuple[str, ...]:
-        return ("v", self.second_state) if self.second_state else ("v",)
+        return ("v",) + tuple(self.extra_states)
 
     @property
     def arg_names(self) -> Tuple[str, ...]:
@@ -131,9 +131,9 @@ NEURONS: Tuple[Neuron, ...] = (
     Neuron("eif", (_tau(), Arg("delta_T", "float", POSITIVE), _float("theta_rh"), _float("v_rest"))
            + SPIKINGJELLY_RESET, example=(2.0, 1.0, 0.8, 0.0, 1.0, -0.1, False)),
     Neuron("izhikevich", (_tau(), _float("v_c"), _float("a0"), _float("v_rest"), _tau("tau_w"),
-                          _float("a"), _float("b")) + SPIKINGJELLY_RESET, second_state="w",
+                          _float("a"), _float("b")) + SPIKINGJELLY_RESET, extra_states=("w",),
            example=(2.0, 0.8, 1.0, -0.1, 2.0, 0.0, 0.0, 1.0, 0.0, False)),
-    Neuron("cuba_lif", (_float("c_decay"), _float("v_decay")) + SPIKINGJELLY_RESET, second_state="c",
+    Neuron("cuba_lif", (_float("c_decay"), _float("v_decay")) + SPIKINGJELLY_RESET, extra_states=("c",),
            example=(0.5, 0.75, 0.5, 0.0, False)),
     Neuron("klif", (Arg("k", "Tensor"), _tau(), Arg("decay_input", "bool"), Arg("scale_reset", "bool"))
            + SPIKINGJELLY_RESET, example=(1.0, 2.0, True, False, 1.0, 0.0, False)),
@@ -141,7 +141,7 @@ NEURONS: Tuple[Neuron, ...] = (
                     Arg("detach_reset", "bool")), example=(4 / 3, True, 1.0, False),
            example_surrogate=("multi_level_spike_count", (4.0, 0.0, 4.0))),
     Neuron("raf", (_float("b"), _float("omega"), Arg("dt", "float", POSITIVE)) + SPIKINGJELLY_RESET,
-           second_state="u", example=(-0.2, 1.0, 1.0, 1.0, 0.0, False)),
+           extra_states=("u",), example=(-0.2, 1.0, 1.0, 1.0, 0.0, False)),
 )
 
 BY_NAME = {n.name: n for n in NEURONS}

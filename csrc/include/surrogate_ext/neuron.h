@@ -5,13 +5,13 @@
 // lane at a time (a scalar of the opmath type, or a CPU SIMD vector of neurons); no neuron's math
 // is written here, and none is written twice.
 //
-// One step of a neuron, for state s[t-1] (one or two tensors: v, and w/c for two-state families),
+// One step of a neuron, for state s[t-1] (v, and the family's other states: Izhikevich's w, ...),
 // input x[t] and the family's per-neuron parameters p:
 //   h    = charge(s[t-1], x[t], p)          the family; rounded to the storage type
 //   u    = fire_input(s[t-1], p, h)         the family: h - v_threshold (h / v_threshold for I-LIF)
 //   z[t] = fire(u)                          heaviside(u) (u > 0 when strict), or the surrogate's
 //                                           own spike count (MultiLevelSpikeCount)
-//   s[t] = next(s[t-1], x[t], p, h, z[t])   the family: the reset rule on v, the second state
+//   s[t] = next(s[t-1], x[t], p, h, z[t])   the family: the reset rule on v, the other states
 // The backward recomputes h and u from the saved states (the same expressions on the same values,
 // so the same bits) and walks t = T-1 .. 0 with the gradient reaching s[t] (from the state outputs
 // and from step t+1) as its carry. The family's vjp() turns (grad of z[t], grad of s[t], g'(u))

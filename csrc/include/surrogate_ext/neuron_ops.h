@@ -1,13 +1,13 @@
 #pragma once
 // The operators of one neuron family (a row of SURROGATE_EXT_FOR_EACH_NEURON, neurons.h), for one
-// backend. With s the family's states (v, or v and its second state w):
+// backend. With s the family's states (v, then the table's extra states w, ...):
 //   NAME_multistep(x_seq, s_init..., <family arguments>, surrogate, surrogate_params, *, strict,
-//                  grad_scale) -> (spike_seq, v_seq, v[, w_seq, w])
-//   NAME_multistep_backward(grad_spike_seq, grad_v_seq?, grad_v?[, grad_w_seq?, grad_w?], x_seq,
+//                  grad_scale) -> (spike_seq, v_seq, v[, w_seq, w, ...])
+//   NAME_multistep_backward(grad_spike_seq, grad_v_seq?, grad_v?[, grad_w_seq?, grad_w?, ...], x_seq,
 //                  s_init..., s_seq..., <family arguments>, ...) -> (grad_x_seq, grad_s_init...,
 //                  grad_<tensor argument>...)
-//   NAME_step(x, s..., <family arguments>, ...) -> (spike, v_next[, w_next])
-//   NAME_step_backward(grad_spike, grad_v_next?[, grad_w_next?], x, s..., <family arguments>, ...)
+//   NAME_step(x, s..., <family arguments>, ...) -> (spike, v_next[, w_next, ...])
+//   NAME_step_backward(grad_spike, grad_v_next?[, grad_w_next?, ...], x, s..., <family arguments>, ...)
 //                  -> (grad_x, grad_s..., grad_<tensor argument>...)
 // The multi-step operators run T steps on x_seq [T, ...] (the states have x_seq[0]'s shape); v_seq
 // holds every step's state, v the last (v_init when T = 0), a tensor of its own so that a caller
@@ -52,7 +52,7 @@
 namespace surrogate_ext {
 
 namespace tags {
-#define SURROGATE_EXT_DEFINE_NEURON_TAG(name, Functor, second_state, params)              \
+#define SURROGATE_EXT_DEFINE_NEURON_TAG(name, Functor, extra_states, params)              \
   struct Functor##Operators {                                                            \
     template <class T>                                                                   \
     using family = Functor<T>;                                                           \
@@ -61,7 +61,7 @@ namespace tags {
         "surrogate_ext::" #name "_multistep_backward";                                   \
     static constexpr const char* step = "surrogate_ext::" #name "_step";                 \
     static constexpr const char* step_backward = "surrogate_ext::" #name "_step_backward"; \
-    static constexpr const char* second = second_state;                            \
+    static constexpr const char* extra = extra_states;                                   \
   };
 SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_DEFINE_NEURON_TAG)
 #undef SURROGATE_EXT_DEFINE_NEURON_TAG
@@ -147,9 +147,9 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   using States = std::array<at::Tensor, S>;
   using OptionalStates = std::array<c10::optional<at::Tensor>, S>;
 
-  // "v" or the second state's name, with "_init" for the multi-step operators' arguments
+  // "v" or the k-th of the extra states' names, with a suffix ("_init", "_seq", ...)
   static std::string state_name(int k, const char* suffix = "") {
-    return std::string(k == 0 ? "v" : Tag::second) + suffix;
+    return neuron_state_names(Tag::extra)[static_cast<size_t>(k)] + suffix;
   }
 
   static void check_states(const char* op, bool multistep, const at::Tensor& x,
@@ -307,91 +307,64 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     return out;
   }
 
-  // --- the registered functions, one state or two --------------------------------------------
-  static typename TensorTuple<3>::type multistep1(const at::Tensor& x_seq, const at::Tensor& v_init,
+  // --- the registered functions, for S states: their tensors are positional arguments --------
+  template <size_t, class T>
+  using Same = T;
+  using OptionalTensor = c10::optional<at::Tensor>;
+
+  template <class States_, class Grads_>
+  struct Registered;
+
+  template <size_t... I, size_t... J>
+  struct Registered<std::index_sequence<I...>, std::index_sequence<J...>> {
+    static typename TensorTuple<1 + 2 * S>::type multistep(
+        const at::Tensor& x_seq, Same<I, const at::Tensor&>... init, ArgParam<A>... a,
+        c10::string_view surrogate, c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+      return TensorTuple<1 + 2 * S>::from(run_forward(Tag::multistep, true, x_seq, States{init...},
+                                                      a..., surrogate, sp, strict, grad_scale));
+    }
+    // the gradients of the outputs come in pairs: (grad_v_seq, grad_v, grad_w_seq, grad_w, ...)
+    static typename TensorTuple<1 + S + kTensorArgs>::type multistep_backward(
+        const at::Tensor& grad_spike_seq, Same<J, const OptionalTensor&>... grads,
+        const at::Tensor& x_seq, Same<I, const at::Tensor&>... init,
+        Same<I, const at::Tensor&>... seq, ArgParam<A>... a, c10::string_view surrogate,
+        c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+      const std::array<OptionalTensor, 2 * S> g{grads...};
+      return TensorTuple<1 + S + kTensorArgs>::from(run_backward(
+          Tag::multistep_backward, true, grad_spike_seq, OptionalStates{g[2 * I]...},
+          OptionalStates{g[2 * I + 1]...}, x_seq, States{init...}, States{seq...}, a..., surrogate,
+          sp, strict, grad_scale));
+    }
+    static typename TensorTuple<1 + S>::type step(const at::Tensor& x, Same<I, const at::Tensor&>... state,
                                                   ArgParam<A>... a, c10::string_view surrogate,
-                                                  c10::ArrayRef<double> sp, bool strict, double grad_scale) {
-    return TensorTuple<3>::from(run_forward(Tag::multistep, true, x_seq, {v_init}, a...,
-                                            surrogate, sp, strict, grad_scale));
-  }
-  static typename TensorTuple<5>::type multistep2(const at::Tensor& x_seq, const at::Tensor& v_init,
-                                                  const at::Tensor& w_init, ArgParam<A>... a,
-                                                  c10::string_view surrogate, c10::ArrayRef<double> sp,
-                                                  bool strict, double grad_scale) {
-    return TensorTuple<5>::from(run_forward(Tag::multistep, true, x_seq, {v_init, w_init},
-                                            a..., surrogate, sp, strict, grad_scale));
-  }
-  static typename TensorTuple<2 + kTensorArgs>::type multistep_backward1(
-      const at::Tensor& grad_spike_seq, const c10::optional<at::Tensor>& grad_v_seq,
-      const c10::optional<at::Tensor>& grad_v, const at::Tensor& x_seq, const at::Tensor& v_init,
-      const at::Tensor& v_seq, ArgParam<A>... a, c10::string_view surrogate,
-      c10::ArrayRef<double> sp, bool strict, double grad_scale) {
-    return TensorTuple<2 + kTensorArgs>::from(
-        run_backward(Tag::multistep_backward, true, grad_spike_seq, {grad_v_seq}, {grad_v}, x_seq,
-                     {v_init}, {v_seq}, a..., surrogate, sp, strict, grad_scale));
-  }
-  static typename TensorTuple<3 + kTensorArgs>::type multistep_backward2(
-      const at::Tensor& grad_spike_seq, const c10::optional<at::Tensor>& grad_v_seq,
-      const c10::optional<at::Tensor>& grad_v, const c10::optional<at::Tensor>& grad_w_seq,
-      const c10::optional<at::Tensor>& grad_w, const at::Tensor& x_seq, const at::Tensor& v_init,
-      const at::Tensor& w_init, const at::Tensor& v_seq, const at::Tensor& w_seq, ArgParam<A>... a,
-      c10::string_view surrogate, c10::ArrayRef<double> sp, bool strict, double grad_scale) {
-    return TensorTuple<3 + kTensorArgs>::from(run_backward(
-        Tag::multistep_backward, true, grad_spike_seq, {grad_v_seq, grad_w_seq}, {grad_v, grad_w},
-        x_seq, {v_init, w_init}, {v_seq, w_seq}, a..., surrogate, sp, strict,
-        grad_scale));
-  }
-  static typename TensorTuple<2>::type step1(const at::Tensor& x, const at::Tensor& v,
-                                             ArgParam<A>... a, c10::string_view surrogate,
-                                             c10::ArrayRef<double> sp, bool strict, double grad_scale) {
-    return TensorTuple<2>::from(
-        run_forward(Tag::step, false, x, {v}, a..., surrogate, sp, strict, grad_scale));
-  }
-  static typename TensorTuple<3>::type step2(const at::Tensor& x, const at::Tensor& v,
-                                             const at::Tensor& w, ArgParam<A>... a,
-                                             c10::string_view surrogate, c10::ArrayRef<double> sp,
-                                             bool strict, double grad_scale) {
-    return TensorTuple<3>::from(
-        run_forward(Tag::step, false, x, {v, w}, a..., surrogate, sp, strict, grad_scale));
-  }
-  static typename TensorTuple<2 + kTensorArgs>::type step_backward1(
-      const at::Tensor& grad_spike, const c10::optional<at::Tensor>& grad_v_next,
-      const at::Tensor& x, const at::Tensor& v, ArgParam<A>... a, c10::string_view surrogate,
-      c10::ArrayRef<double> sp, bool strict, double grad_scale) {
-    return TensorTuple<2 + kTensorArgs>::from(
-        run_backward(Tag::step_backward, false, grad_spike, {c10::nullopt}, {grad_v_next}, x, {v},
-                     {at::Tensor()}, a..., surrogate, sp, strict, grad_scale));
-  }
-  static typename TensorTuple<3 + kTensorArgs>::type step_backward2(
-      const at::Tensor& grad_spike, const c10::optional<at::Tensor>& grad_v_next,
-      const c10::optional<at::Tensor>& grad_w_next, const at::Tensor& x, const at::Tensor& v,
-      const at::Tensor& w, ArgParam<A>... a, c10::string_view surrogate, c10::ArrayRef<double> sp,
-      bool strict, double grad_scale) {
-    return TensorTuple<3 + kTensorArgs>::from(run_backward(
-        Tag::step_backward, false, grad_spike, {c10::nullopt, c10::nullopt},
-        {grad_v_next, grad_w_next}, x, {v, w}, {at::Tensor(), at::Tensor()}, a...,
-        surrogate, sp, strict, grad_scale));
-  }
+                                                  c10::ArrayRef<double> sp, bool strict,
+                                                  double grad_scale) {
+      return TensorTuple<1 + S>::from(run_forward(Tag::step, false, x, States{state...}, a...,
+                                                  surrogate, sp, strict, grad_scale));
+    }
+    static typename TensorTuple<1 + S + kTensorArgs>::type step_backward(
+        const at::Tensor& grad_spike, Same<I, const OptionalTensor&>... grad_next, const at::Tensor& x,
+        Same<I, const at::Tensor&>... state, ArgParam<A>... a, c10::string_view surrogate,
+        c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+      return TensorTuple<1 + S + kTensorArgs>::from(run_backward(
+          Tag::step_backward, false, grad_spike, OptionalStates{}, OptionalStates{grad_next...}, x,
+          States{state...}, States{}, a..., surrogate, sp, strict, grad_scale));
+    }
+  };
+  using Functions = Registered<std::make_index_sequence<S>, std::make_index_sequence<2 * S>>;
 
   static void register_kernels(torch::Library& m) {
-    if constexpr (S == 1) {
-      m.impl(Tag::multistep, TORCH_FN(multistep1));
-      m.impl(Tag::multistep_backward, TORCH_FN(multistep_backward1));
-      m.impl(Tag::step, TORCH_FN(step1));
-      m.impl(Tag::step_backward, TORCH_FN(step_backward1));
-    } else {
-      m.impl(Tag::multistep, TORCH_FN(multistep2));
-      m.impl(Tag::multistep_backward, TORCH_FN(multistep_backward2));
-      m.impl(Tag::step, TORCH_FN(step2));
-      m.impl(Tag::step_backward, TORCH_FN(step_backward2));
-    }
+    m.impl(Tag::multistep, TORCH_FN(Functions::multistep));
+    m.impl(Tag::multistep_backward, TORCH_FN(Functions::multistep_backward));
+    m.impl(Tag::step, TORCH_FN(Functions::step));
+    m.impl(Tag::step_backward, TORCH_FN(Functions::step_backward));
   }
 };
 
 // Registers the operators of every neuron family.
 template <class Backend>
 void register_neuron_ops(torch::Library& m) {
-#define SURROGATE_EXT_REGISTER(name, Functor, second_state, params) \
+#define SURROGATE_EXT_REGISTER(name, Functor, extra_states, params) \
   NeuronOps<Backend, tags::Functor##Operators>::register_kernels(m);
   SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_REGISTER)
 #undef SURROGATE_EXT_REGISTER

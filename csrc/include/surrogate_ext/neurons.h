@@ -5,12 +5,12 @@
 // surrogates.h.
 //
 // A family F<T> (T the opmath type: float for float/half/bfloat16, double for double) provides
-//   kStates               1 (v) or 2 (v and a second state, named in the table)
+//   kStates               how many states: v, then those the table names (Izhikevich's w, ...)
 //   kParams               the per-neuron parameters the kernels read (ParamLanes), each with a
 //                         gradient; scalars of the schema are members instead
 //   charge(in)            h from the state before the step, the input and the parameters
 //   fire_input(in, h)     u, whose step (or spike count) is the spike z
-//   next(in, h, z, out)   the state after the step (the reset rule, the second state's update)
+//   next(in, h, z, out)   the states after the step (the reset rule, the other states' updates)
 //   vjp(in, h, z, sg, gz, g_next, g)
 //                         the step's vector-Jacobian product: from the gradients reaching z (gz)
 //                         and the state after the step (g_next), with sg = g'(u) the surrogate
@@ -41,8 +41,10 @@
 #include <ATen/ops/sigmoid.h>
 #include <c10/util/Optional.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -607,9 +609,21 @@ struct RAFNeuron : NoTensorArguments<0> {
   }
 };
 
-// The table. X(name, Functor, second state, ", schema arguments"): the operators
-// name_multistep, name_step and their backwards (neuron_ops.h), with the second state's name
-// ("" for one state) and the family's arguments, which come after the states.
+// The names of a family's states: v, then the table's extra states ("w", or "syn_exc,syn_inh").
+inline std::vector<std::string> neuron_state_names(const std::string& extra) {
+  std::vector<std::string> names{"v"};
+  for (size_t begin = 0; begin < extra.size();) {
+    const size_t end = std::min(extra.find(',', begin), extra.size());
+    names.push_back(extra.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return names;
+}
+
+// The table. X(name, Functor, "extra states", ", schema arguments"): the operators
+// name_multistep, name_step and their backwards (neuron_ops.h), with the names of the states after
+// v (comma-separated, "" for v alone; kStates of the functor counts them all) and the family's
+// arguments, which come after the states.
 #define SURROGATE_EXT_FOR_EACH_NEURON(X)                                                          \
   X(if, IFNeuron, "", SURROGATE_EXT_SPIKINGJELLY_RESET)                                           \
   X(lif, LIFNeuron, "", ", float tau, bool decay_input, bool factored_leak"                        \
