@@ -102,6 +102,7 @@ KNOWN_SUBMODULES = {
     "norse.functional.threshold",  # tests/namespaces/test_norse.py::test_bad_parameters_raise_naming_the_parameter
     "__main__", "cli", "cli.options", "cli.bench", "cli.bench_neuron", "cli.demo", "cli.plot", "cli.selfcheck",
     "cli.bench_compile",  # no entry points of user tensors (tests/core/test_compile.py)
+    "cli.bench_train", "cli.peer_imports",  # programs: no entry points of user tensors
 }
 
 
