@@ -6,13 +6,14 @@
   expanded (stride-0) operands; the four dtypes; random valid parameters from each parameter's
   constraint (``Param.constraint``), extremes included; values with +-0, +-inf, NaN, subnormals,
   huge magnitudes and the neighbourhoods of the kinks.
-* The fused neurons (``<op>_multistep_node`` through ``backend='native'``) against the 'torch'
-  backend: random T, shapes, neuron, reset mode, v_reset, detach_reset, tau, NaN/inf in x_seq and
-  v_init.
+* The SpikingJelly 0.0.0.0.14 neurons (``backend='native'``) against the 'torch' backend: random
+  T, shapes, neuron, reset mode, v_reset, detach_reset, tau, NaN/inf in x_seq and v_init.
+* Every family of the neuron engine (``core.neurons.NEURONS``) against its reference step: random
+  arguments within the table's constraints, per-neuron tensor arguments, T, shapes, special inputs.
 
 The examples are derandomized (a fixed seed) and bounded, so CI time is fixed:
 SURROGATE_EXT_FUZZ_EXAMPLES (default 25) examples per registry row for the operators, a third as
-many for the neurons. A long local run (20 times CI's):
+many per row for the 0.0.0.0.14 neurons, a fifth per family for the engine. A long local run (20 times CI's):
 ``SURROGATE_EXT_FUZZ_EXAMPLES=500 python -m pytest tests/core/test_fuzz.py``;
 ``SURROGATE_EXT_FUZZ_SEED=N`` draws other examples.
 """
