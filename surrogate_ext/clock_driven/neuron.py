@@ -85,7 +85,10 @@ class _MultiStepNode(nn.Module):
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend == "native":
-            native_surrogate(self.surrogate_function)
+            try:
+                native_surrogate(self.surrogate_function)
+            except ValueError as e:
+                raise ValueError(f"backend 'native': {e} (use backend='torch')") from None
 
     # --- subclasses: the engine's family and its arguments before the reset's
     family = ""

@@ -189,9 +189,11 @@ def native_surrogate(surrogate_function) -> Tuple[str, Tuple, dict]:
         try:
             values = cls._op_params(surrogate_function)  # reads the attributes
         except AttributeError:
-            raise ValueError(f"{type(surrogate_function).__name__} has not the attributes of "
-                             f"surrogate_ext's class of that name") from None
+            raise ValueError(f"the fused neurons need surrogate_function to be one of "
+                             f"surrogate_ext's surrogates (or SpikingJelly's class of the same name); "
+                             f"{type(surrogate_function).__name__} has not the attributes of ours") from None
         spec = cls._spec
+        op = spec.entry.op
         params = spec.entry.check(*values)
         kwargs = dict(strict=spec.strict, grad_scale=float(cls._grad_scale(surrogate_function)))
     if spec.stochastic:

@@ -306,7 +306,7 @@ def test_fused_neuron_with_snntorch_convention_does_not_fire_at_the_threshold(ba
 
 
 def test_fused_neuron_rejects_sso():
-    with pytest.raises(ValueError, match="backend 'native' needs"):
+    with pytest.raises(ValueError, match="backend 'native': the fused neurons need surrogate_function"):
         neuron.MultiStepLIFNode(surrogate_function=ours.SSO(), backend="native")
 
 

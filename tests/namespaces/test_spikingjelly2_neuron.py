@@ -67,17 +67,23 @@ def test_native_neurons_take_spikingjelly2_instances(sj, spec):
 
 
 @pytest.mark.parametrize("spec", OWN_FORWARD_SPECS, ids=lambda s: s.name)
-def test_native_neurons_refuse_forwards_that_are_not_a_threshold(sj, spec):
+def test_forwards_that_are_not_a_threshold(sj, spec):
+    """MultiLevelSpikeCount fires its spike count natively (the engine's own-spike fire);
+    PoissonPass, which fires at random, is refused by the native backend. The 'torch' backend
+    runs both, with the same spikes as SpikingJelly's module."""
     params = spec.entry.example_params if spec.name == spec.entry.cls else ()
-    match = "fires at random" if spec.stochastic else "forward is its own"
-    for namespace in (ab, surrogate_ext, sj):
-        with pytest.raises(ValueError, match=f"backend 'native' needs a threshold forward; "
-                                             f"{spec.name}.*{match}.*use backend='torch'"):
-            neuron.MultiStepIFNode(surrogate_function=build(namespace, spec, params),
-                                   backend="native")
-    # the 'torch' backend runs them, with the same spikes as SpikingJelly's module
-    # (IF with threshold 0 and x in [0, 0.4], T = 2: PoissonPass's probabilities stay in [0, 1])
+    # IF with threshold 0 and x in [0, 0.4], T = 2: PoissonPass's probabilities stay in [0, 1]
     x = torch.rand(2, 4, 7, generator=torch.Generator().manual_seed(0)) * 0.4
+    for namespace in (ab, surrogate_ext, sj):
+        if spec.stochastic:
+            with pytest.raises(ValueError, match=f"backend 'native': .*{spec.name} fires at random.*"
+                                                 f"use backend='torch'"):
+                neuron.MultiStepIFNode(surrogate_function=build(namespace, spec, params), backend="native")
+        else:
+            native = neuron.MultiStepIFNode(v_threshold=0.0, surrogate_function=build(namespace, spec, params),
+                                            backend="native")
+            loop = neuron.MultiStepIFNode(v_threshold=0.0, surrogate_function=build(namespace, spec, params))
+            assert torch.equal(native(x), loop(x)) and torch.equal(native.v, loop.v)
     results = []
     for namespace in (ab, sj):
         torch.manual_seed(0)

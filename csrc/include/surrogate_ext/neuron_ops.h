@@ -71,14 +71,19 @@ SURROGATE_EXT_FOR_EACH_NEURON(SURROGATE_EXT_DEFINE_NEURON_TAG)
 template <class A>
 using ArgParam = std::conditional_t<std::is_same_v<A, at::Tensor>, const at::Tensor&, A>;
 
+// T, whatever the index: repeats a type over a pack of indices. A struct, not an alias template:
+// nvcc's front end loses the pack of an alias template that ignores its parameter.
+template <size_t, class T>
+struct Same {
+  using type = T;
+};
+
 // A tuple of n tensors (an operator's outputs).
 template <class Seq>
 struct TensorTupleOf;
 template <size_t... I>
 struct TensorTupleOf<std::index_sequence<I...>> {
-  template <size_t>
-  using Tensor = at::Tensor;
-  using type = std::tuple<Tensor<I>...>;
+  using type = std::tuple<typename Same<I, at::Tensor>::type...>;
   static type from(const std::vector<at::Tensor>& v) { return type(v[I]...); }
 };
 template <size_t n>
@@ -308,8 +313,6 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   }
 
   // --- the registered functions, for S states: their tensors are positional arguments --------
-  template <size_t, class T>
-  using Same = T;
   using OptionalTensor = c10::optional<at::Tensor>;
 
   template <class States_, class Grads_>
@@ -318,16 +321,16 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   template <size_t... I, size_t... J>
   struct Registered<std::index_sequence<I...>, std::index_sequence<J...>> {
     static typename TensorTuple<1 + 2 * S>::type multistep(
-        const at::Tensor& x_seq, Same<I, const at::Tensor&>... init, ArgParam<A>... a,
+        const at::Tensor& x_seq, typename Same<I, const at::Tensor&>::type... init, ArgParam<A>... a,
         c10::string_view surrogate, c10::ArrayRef<double> sp, bool strict, double grad_scale) {
       return TensorTuple<1 + 2 * S>::from(run_forward(Tag::multistep, true, x_seq, States{init...},
                                                       a..., surrogate, sp, strict, grad_scale));
     }
     // the gradients of the outputs come in pairs: (grad_v_seq, grad_v, grad_w_seq, grad_w, ...)
     static typename TensorTuple<1 + S + kTensorArgs>::type multistep_backward(
-        const at::Tensor& grad_spike_seq, Same<J, const OptionalTensor&>... grads,
-        const at::Tensor& x_seq, Same<I, const at::Tensor&>... init,
-        Same<I, const at::Tensor&>... seq, ArgParam<A>... a, c10::string_view surrogate,
+        const at::Tensor& grad_spike_seq, typename Same<J, const OptionalTensor&>::type... grads,
+        const at::Tensor& x_seq, typename Same<I, const at::Tensor&>::type... init,
+        typename Same<I, const at::Tensor&>::type... seq, ArgParam<A>... a, c10::string_view surrogate,
         c10::ArrayRef<double> sp, bool strict, double grad_scale) {
       const std::array<OptionalTensor, 2 * S> g{grads...};
       return TensorTuple<1 + S + kTensorArgs>::from(run_backward(
@@ -335,7 +338,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
           OptionalStates{g[2 * I + 1]...}, x_seq, States{init...}, States{seq...}, a..., surrogate,
           sp, strict, grad_scale));
     }
-    static typename TensorTuple<1 + S>::type step(const at::Tensor& x, Same<I, const at::Tensor&>... state,
+    static typename TensorTuple<1 + S>::type step(const at::Tensor& x, typename Same<I, const at::Tensor&>::type... state,
                                                   ArgParam<A>... a, c10::string_view surrogate,
                                                   c10::ArrayRef<double> sp, bool strict,
                                                   double grad_scale) {
@@ -343,8 +346,8 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
                                                   surrogate, sp, strict, grad_scale));
     }
     static typename TensorTuple<1 + S + kTensorArgs>::type step_backward(
-        const at::Tensor& grad_spike, Same<I, const OptionalTensor&>... grad_next, const at::Tensor& x,
-        Same<I, const at::Tensor&>... state, ArgParam<A>... a, c10::string_view surrogate,
+        const at::Tensor& grad_spike, typename Same<I, const OptionalTensor&>::type... grad_next, const at::Tensor& x,
+        typename Same<I, const at::Tensor&>::type... state, ArgParam<A>... a, c10::string_view surrogate,
         c10::ArrayRef<double> sp, bool strict, double grad_scale) {
       return TensorTuple<1 + S + kTensorArgs>::from(run_backward(
           Tag::step_backward, false, grad_spike, OptionalStates{}, OptionalStates{grad_next...}, x,
