@@ -115,9 +115,8 @@ class SurrogateFunctionBase(_top._SpikingJellySurrogate):
 
     def native_call(self):
         if self._spec is None or self._own_functions:
-            raise ValueError(f"backend 'native' needs one of surrogate_ext's surrogates; "
-                             f"{type(self).__name__} defines its own spiking_function "
-                             f"(use backend='torch')")
+            raise ValueError(f"the fused neurons need one of surrogate_ext's surrogates; "
+                             f"{type(self).__name__} defines its own spiking_function")
         return super().native_call()
 
 
