@@ -49,6 +49,12 @@ class Arg:
             return
         if value is None and self.type == "float?":
             return
+        if self.type == "int":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{op}: {self.name} must be an integer, got {value!r}")
+            if self.constraint is not None and not self.constraint[0](value):
+                raise ValueError(f"{op}: {self.name} must be {self.constraint[1]}, got {value}")
+            return
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{op}: {self.name} must be a real number, got {value!r}")
         if self.constraint is not None and not self.constraint[0](value):
