@@ -18,7 +18,9 @@ NEURONS = neurons.NEURONS
 
 # Argument variants per family that reach each branch of its functor once: hard/soft reset,
 # detach_reset, the charge forms, per-neuron tensor arguments (marked "per-neuron": the tensor
-# argument's example value plus a spread over the neurons).
+# argument's example value plus 0.5 plus a spread over the neurons; ("per-neuron", c): c plus the
+# spread, which takes snnTorch's beta and alpha across the ends of their clamp to [0, 1];
+# ("per-feature", c): the same over the last dimension only, broadcast over the batch).
 CASES = {
     "if": [(1.0, 0.0, False), (0.75, None, True)],
     "lif": [(2.0, True, False, 1.0, 0.0, False), (3.0, True, False, 1.0, -0.25, False),
@@ -35,6 +37,23 @@ CASES = {
              ("per-neuron", 3.0, True, True, 0.9, -0.2, True)],
     "ilif": [(4 / 3, True, 1.0, False), (2.0, False, 0.75, True)],
     "raf": [(-0.2, 1.0, 1.0, 0.5, 0.0, False), (-0.1, 0.6, 0.5, 0.4, None, True)],
+    # snnTorch: reset_mechanism 0 subtract, 1 zero, 2 none; reset_delay True, then False
+    "leaky": [(0.9, 1.0, 0, True), (0.8, 0.9, 1, True), (0.95, 1.0, 2, True), (0.9, 1.0, 0, False),
+              (0.7, 0.8, 1, False), (("per-neuron", 0.85), ("per-neuron", 1.0), 0, True),
+              (("per-neuron", 0.1), 0.9, 1, False), (("per-feature", 0.85), 1.0, 0, True)],
+    "rleaky": [(0.3, 0.9, 1.0, 0, True), (-0.2, 0.8, 0.9, 1, True), (0.1, 0.95, 1.0, 2, True),
+               (0.3, 0.9, 1.0, 0, False), (("per-neuron", 0.0), 0.7, 0.8, 1, False),
+               (0.2, ("per-neuron", 0.85), ("per-neuron", 1.0), 0, True)],
+    "synaptic": [(0.9, 0.8, 1.0, 0, True), (0.85, 0.7, 0.9, 1, True), (0.9, 0.8, 1.0, 2, True),
+                 (0.9, 0.8, 1.0, 0, False), (0.6, 0.75, 0.8, 1, False),
+                 (("per-neuron", 0.85), ("per-neuron", 0.1), ("per-neuron", 1.0), 0, True)],
+    "rsynaptic": [(0.3, 0.9, 0.8, 1.0, 0, True), (-0.2, 0.85, 0.7, 0.9, 1, True),
+                  (0.1, 0.9, 0.8, 1.0, 2, True), (0.3, 0.9, 0.8, 1.0, 0, False),
+                  (("per-neuron", 0.0), ("per-neuron", 0.85), ("per-neuron", 0.1), 0.8, 1, False)],
+    "alpha": [(0.9, 0.8, 1.0, 1), (0.9, 0.8, 1.0, 0), (0.85, 0.6, 0.9, 2),
+              (("per-neuron", 0.9), ("per-neuron", 0.5), ("per-neuron", 1.0), 0)],
+    "lapicque": [(1.0, 2.0, 1.0, 1.0, 0), (2.0, 1.5, 0.5, 0.8, 1), (1.0, 1.0, 0.5, 1.0, 2),
+                 (("per-neuron", 1.0), ("per-neuron", 2.0), ("per-neuron", 1.0), ("per-neuron", 0.8), 0)],
 }
 SHAPE = (5, 3, 8)  # [T, batch, features]; 24 neurons: SIMD vectors and a scalar tail on the CPU
 # EIF's charge calls exp. The kernels call torch's vector exp (Sleef's, 1 ulp), which torch.exp uses
@@ -59,9 +78,11 @@ def build_args(neuron, args, dtype, neurons_shape):
     out = []
     for a, v, example in zip(neuron.args, args, neuron.example):
         if a.type == "Tensor":
-            if v == "per-neuron":
-                spread = torch.linspace(-0.3, 0.3, math.prod(neurons_shape[1:]), dtype=torch.float64)
-                v = (example + 0.5 + spread).reshape(neurons_shape[1:]).to(dtype)  # [features]
+            if v == "per-neuron" or isinstance(v, tuple):
+                center = v[1] if isinstance(v, tuple) else example + 0.5
+                shape = neurons_shape[-1:] if v[0] == "per-feature" else neurons_shape[1:]
+                spread = torch.linspace(-0.3, 0.3, math.prod(shape), dtype=torch.float64)
+                v = (center + spread).reshape(shape).to(dtype)
             else:
                 v = torch.tensor(v, dtype=dtype)
         out.append(v)
