@@ -40,13 +40,17 @@ CASES = {
     # snnTorch: reset_mechanism 0 subtract, 1 zero, 2 none; reset_delay True, then False
     "leaky": [(0.9, 1.0, 0, True), (0.8, 0.9, 1, True), (0.95, 1.0, 2, True), (0.9, 1.0, 0, False),
               (0.7, 0.8, 1, False), (("per-neuron", 0.85), ("per-neuron", 1.0), 0, True),
-              (("per-neuron", 0.1), 0.9, 1, False), (("per-feature", 0.85), 1.0, 0, True)],
+              (("per-neuron", 0.1), 0.9, 1, False), (("per-feature", 0.85), 1.0, 0, True),
+              # a threshold below some initial states: the first step's reset r is 1, which
+              # reset_delay=False's immediate reset (z - r) then meets with z = 0 and z = 1
+              (0.8, 0.25, 1, False), (0.8, 0.25, 0, False)],
     "rleaky": [(0.3, 0.9, 1.0, 0, True), (-0.2, 0.8, 0.9, 1, True), (0.1, 0.95, 1.0, 2, True),
                (0.3, 0.9, 1.0, 0, False), (("per-neuron", 0.0), 0.7, 0.8, 1, False),
                (0.2, ("per-neuron", 0.85), ("per-neuron", 1.0), 0, True)],
     "synaptic": [(0.9, 0.8, 1.0, 0, True), (0.85, 0.7, 0.9, 1, True), (0.9, 0.8, 1.0, 2, True),
                  (0.9, 0.8, 1.0, 0, False), (0.6, 0.75, 0.8, 1, False),
-                 (("per-neuron", 0.85), ("per-neuron", 0.1), ("per-neuron", 1.0), 0, True)],
+                 (("per-neuron", 0.85), ("per-neuron", 0.1), ("per-neuron", 1.0), 0, True),
+                 (0.8, 0.7, 0.25, 1, False)],
     "rsynaptic": [(0.3, 0.9, 0.8, 1.0, 0, True), (-0.2, 0.85, 0.7, 0.9, 1, True),
                   (0.1, 0.9, 0.8, 1.0, 2, True), (0.3, 0.9, 0.8, 1.0, 0, False),
                   (("per-neuron", 0.0), ("per-neuron", 0.85), ("per-neuron", 0.1), 0.8, 1, False)],

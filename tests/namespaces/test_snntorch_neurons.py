@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import surrogate_ext.snntorch as ours
-from peer_parity import ROOT, parameters
+from peer_parity import ROOT, parameters, profiled_ops
 from surrogate_ext.core import neurons as engine
 from surrogate_ext.snntorch import _neurons
 
@@ -112,6 +112,8 @@ def test_every_neuron_class_of_the_table_is_snntorchs():
     assert set(ROWS) == {"Leaky", "Synaptic", "Alpha", "Lapicque", "RLeaky", "RSynaptic"}
     for row in _neurons.CLASSES:
         assert row.family in engine.BY_NAME and engine.BY_NAME[row.family].origin == engine.SNNTORCH
+        cls = getattr(ours, row.name)  # at the package's top, as snnTorch's: import ... as snn; snn.Leaky
+        assert cls.__module__ == "surrogate_ext.snntorch" and cls.__qualname__ == row.name
 
 
 @pytest.mark.parametrize("name", list(ROWS))
@@ -376,6 +378,25 @@ def test_reset_mechanism_set_after_construction_fix():
     assert not all(torch.equal(u, v) for s, t in zip(c, d) for u, v in zip(s, t))
 
 
+def test_changes_to_spike_grad_and_buffers_are_followed():
+    """What a call remembers between calls (the surrogate's native call, whether the graded spikes
+    factor is a fixed 1) follows an assigned surrogate parameter and a buffer loaded in place."""
+    x, mem = inputs(torch.float32)[0], torch.zeros(SHAPE[1:])
+    lif = ours.Leaky(beta=0.9)
+    lif(x, mem)
+    lif.spike_grad.alpha = 5.0
+    lif.load_state_dict({**lif.state_dict(), "graded_spikes_factor": torch.tensor(2.0)})
+    fresh = ours.Leaky(beta=0.9, spike_grad=ours.surrogate.atan(alpha=5.0), graded_spikes_factor=2.0)
+    results = []
+    for neuron in (lif, fresh):
+        xr = x.clone().requires_grad_(True)
+        spk, _ = neuron(xr, mem)
+        (g,) = torch.autograd.grad(spk.sum(), xr)
+        results.append((spk, g))
+    assert results[0][0].max() == 2.0
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
 # --- The sequence path -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("kw", [{}, dict(reset_mechanism="zero", reset_delay=False),
@@ -431,16 +452,6 @@ def test_sequence_takes_states_and_continues():
 
 
 # --- Nativeness ------------------------------------------------------------------------------
-
-def profiled_ops(fn):
-    """The names of the operators fn launches at the top level (not those they call inside)."""
-    from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fn()
-    events = [e for e in prof.events() if e.name.startswith(("aten::", "surrogate_ext::"))]
-    inside = {id(c) for e in events for c in e.cpu_children}
-    return [e.name for e in events if id(e) not in inside]
-
 
 @pytest.mark.parametrize("name", list(ROWS))
 def test_a_step_is_one_fused_operator(name):
