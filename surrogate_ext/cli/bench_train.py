@@ -44,7 +44,8 @@ from surrogate_ext.cli.peer_imports import import_spikingjelly2
 
 # The default run's time, for --help: measured on the project's 2-core x86-64 machine (torch
 # 2.13.0, one thread, other jobs on the cores).
-DEFAULT_RUN = "about 4 minutes (9 rounds of the three networks and their three variants, 1 thread)"
+DEFAULT_RUN = ("about 4 and a half minutes (9 rounds of the four networks and their variants, 1 thread; "
+               "snnTorch's tutorial 5 alone, about 30 s)")
 
 VARIANTS = ("peer", "peer + our surrogate", "ours")
 SEQUENCE = "ours, sequence"
