@@ -28,6 +28,8 @@ std::vector<std::string> neuron_schemas(const std::string& name, const std::stri
   }
   const std::string tail = params + ", str surrogate, float[] surrogate_params, *, bool strict=False, "
                                     "float grad_scale=1.0)";
+  // the backwards' tail: output_mask, which outputs are wanted (neuron_ops.h)
+  const std::string backward_tail = tail.substr(0, tail.size() - 1) + ", bool[]? output_mask=None)";
   auto join = [&](const std::string& prefix, const std::string& suffix, const std::string& type) {
     std::string out;
     for (const auto& s : states) out += ", " + type + " " + prefix + s + suffix;
@@ -43,12 +45,12 @@ std::vector<std::string> neuron_schemas(const std::string& name, const std::stri
       name + "_multistep(Tensor x_seq" + join("", "_init", "Tensor") + tail + " -> (" +
           multistep_outs + ")",
       name + "_multistep_backward(Tensor grad_spike_seq" + multistep_grads + ", Tensor x_seq" +
-          join("", "_init", "Tensor") + join("", "_seq", "Tensor") + tail +
+          join("", "_init", "Tensor") + join("", "_seq", "Tensor") + backward_tail +
           " -> (Tensor grad_x_seq" + join("grad_", "_init", "Tensor") + grad_params + ")",
       name + "_step(Tensor x" + join("", "", "Tensor") + tail + " -> (Tensor spike" +
           join("", "_next", "Tensor") + ")",
       name + "_step_backward(Tensor grad_spike" + join("grad_", "_next", "Tensor?") + ", Tensor x" +
-          join("", "", "Tensor") + tail + " -> (Tensor grad_x" + join("grad_", "", "Tensor") +
+          join("", "", "Tensor") + backward_tail + " -> (Tensor grad_x" + join("grad_", "", "Tensor") +
           grad_params + ")",
   };
 }

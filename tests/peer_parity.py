@@ -1,5 +1,6 @@
-"""What the snnTorch and Norse parity tests share: gradients of a callable, the comparison of our
-gradient with the float64 oracle and with the peer's, and the docs' runnable examples."""
+"""What the peers' parity tests share: gradients of a callable, the comparison of our gradient
+with the float64 oracle and with the peer's, the docs' runnable examples, and the operators a
+call launches (the profiler)."""
 from __future__ import annotations
 
 import inspect
@@ -60,3 +61,12 @@ def run_python_blocks(path: pathlib.Path):
         exec(compile(block, f"{path.name} block {i + 1}", "exec"), namespace)
     return namespace
 
+
+def profiled_ops(fn):
+    """The names of the operators fn launches at the top level (not those they call inside)."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    events = [e for e in prof.events() if e.name.startswith(("aten::", "surrogate_ext::"))]
+    inside = {id(c) for e in events for c in e.cpu_children}
+    return [e.name for e in events if id(e) not in inside]

@@ -6,8 +6,10 @@
 //   OP with an operator OP_backward: differentiable. Its backward is called with arguments
 //     matched by name: grad_output (the gradient of OP's single output) or grad_<output> (of the
 //     output of that name; undefined gradients become zeros, or None for a `Tensor?` argument),
-//     any of OP's arguments, and any of OP's outputs (saved in the forward). OP_backward's outputs
-//     are named grad_<argument>: each is the gradient of OP's tensor argument of that name.
+//     any of OP's arguments, any of OP's outputs (saved in the forward), and output_mask (a
+//     bool[]? argument: for each of OP_backward's outputs, whether autograd needs it, as ATen's
+//     backwards take it). OP_backward's outputs are named grad_<argument>: each is the gradient
+//     of OP's tensor argument of that name.
 //   OP_backward (any name ending in _backward): differentiable once, by its caller; differentiating
 //     it again raises "double backward is not supported" rather than giving a wrong value.
 //   anything else (heaviside, build_info): not differentiable, like x >= 0.
@@ -54,7 +56,7 @@ struct Derivative {
   std::vector<size_t> tensor_args;  // positions of OP's tensor arguments
 
   // Where each argument of OP_backward comes from.
-  enum class Source { kGrad, kArg, kOutput };
+  enum class Source { kGrad, kArg, kOutput, kOutputMask };
   struct Slot {
     Source source;
     size_t index;   // output number (kGrad, kOutput) or argument position (kArg)
@@ -106,7 +108,9 @@ Derivative make_derivative(const c10::OperatorHandle& op) {
     const bool to_float =
         (optional ? optional_type->getElementType() : b.type())->kind() == c10::TypeKind::FloatType;
     size_t i;
-    if (n == "grad_output" && outs.size() == 1) {
+    if (n == "output_mask") {
+      d.slots.push_back({Derivative::Source::kOutputMask, 0, optional, false});
+    } else if (n == "grad_output" && outs.size() == 1) {
       d.slots.push_back({Derivative::Source::kGrad, 0, optional, false});
     } else if (n.rfind("grad_", 0) == 0 && (i = find_name(outs, n.substr(5), none)) != none) {
       d.slots.push_back({Derivative::Source::kGrad, i, optional, false});
@@ -248,6 +252,16 @@ struct Differentiable : torch::autograd::Function<Differentiable> {
             stack.push_back(slot.to_float && value.isInt() ? c10::IValue(static_cast<double>(value.toInt()))
                                                            : value);
           }
+          break;
+        }
+        case Derivative::Source::kOutputMask: {
+          c10::List<bool> mask;
+          const auto index = ctx->saved_data["index"].toIntVector();
+          for (const int64_t j : d->grad_of) {
+            const int64_t k = index[static_cast<size_t>(j)];
+            mask.push_back(k >= 0 && ctx->needs_input_grad(static_cast<size_t>(k)));
+          }
+          stack.emplace_back(std::move(mask));
           break;
         }
         case Derivative::Source::kOutput: {

@@ -259,7 +259,17 @@ struct NeuronBackend {
   // whose indices differ only along the dimensions `shape` broadcasts add into the same element.
   static at::Tensor total_to(const at::Tensor& partial, at::IntArrayRef shape) {
     const at::IntArrayRef neurons = partial.sizes();
+    if (shape == neurons) return partial.to(at::kDouble);  // nothing to sum
     at::Tensor out = at::zeros(shape, partial.options().dtype(at::kDouble));
+    if (out.numel() == 1) {  // one value: the same serial sum, without the index arithmetic
+      SURROGATE_EXT_DISPATCH_FLOATING(partial.scalar_type(), [&] {
+        const scalar_t* p = partial.const_data_ptr<scalar_t>();
+        double total = 0;
+        for (int64_t i = 0, n = partial.numel(); i < n; ++i) total += static_cast<double>(p[i]);
+        *out.mutable_data_ptr<double>() = total;
+      });
+      return out;
+    }
     const at::Tensor target = out.expand(neurons);  // stride 0 where `shape` broadcasts
     double* o = out.mutable_data_ptr<double>();
     const int64_t dims = static_cast<int64_t>(neurons.size());
@@ -334,7 +344,9 @@ struct NeuronBackend {
       }
       for (int64_t n = lo; n < hi; ++n) {
         for (int k = 0; k < F::kStates; ++k) a.grad_init[k][n] = static_cast<scalar_t>(b->carry.v[k][n - lo]);
-        for (int k = 0; k < F::kParams; ++k) a.grad_p[k][n] = b->sums.v[k][n - lo];
+        for (int k = 0; k < F::kParams; ++k) {
+          if (a.grad_p[k] != nullptr) a.grad_p[k][n] = b->sums.v[k][n - lo];
+        }
       }
     });
   }

@@ -56,7 +56,9 @@ __global__ void neuron_backward_kernel(const BackwardArgs<scalar_t, F> a,
       backward_cell(a, t, n, recharge<T>(a, t, n), sg[t * a.N + n], carry, sums);
     }
     for (int k = 0; k < F::kStates; ++k) Lane<T>::store(a.grad_init[k] + n, carry[k]);
-    for (int k = 0; k < F::kParams; ++k) a.grad_p[k][n] = sums[k];
+    for (int k = 0; k < F::kParams; ++k) {
+      if (a.grad_p[k] != nullptr) a.grad_p[k][n] = sums[k];
+    }
   });
 }
 

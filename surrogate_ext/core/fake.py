@@ -161,7 +161,7 @@ def _register_neuron(neuron) -> None:
         out += [a.new_empty(a.shape) for a, spec in zip(args, neuron.args) if spec.type == "Tensor"]
         return tuple(out)
 
-    def multistep_backward(grad_spike_seq, *rest, strict=False, grad_scale=1.0):
+    def multistep_backward(grad_spike_seq, *rest, strict=False, grad_scale=1.0, output_mask=None):
         op, k = name + "_multistep_backward", len(states)
         grad_seqs, grad_lasts = rest[0:2 * k:2], rest[1:2 * k:2]
         x_seq = rest[2 * k]
@@ -179,7 +179,7 @@ def _register_neuron(neuron) -> None:
         check_lanes(op, args, neurons)
         return tuple([x.new_empty(x.shape)] + [t.new_empty(t.shape) for t in init])
 
-    def step_backward(grad_spike, *rest, strict=False, grad_scale=1.0):
+    def step_backward(grad_spike, *rest, strict=False, grad_scale=1.0, output_mask=None):
         op, k = name + "_step_backward", len(states)
         grad_nexts, x = rest[:k], rest[k]
         init, args, surrogate, params = neuron_argument_split(neuron, rest[k + 1:])

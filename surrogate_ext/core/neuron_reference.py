@@ -134,6 +134,99 @@ def raf_step(x, states, b, omega, dt, v_threshold, v_reset, detach_reset, *, fir
     return z, (reset(h, z, v_threshold, v_reset, detach_reset), u_next)
 
 
+# --- snnTorch 1.0.0: its expressions, in its order (snntorch/_neurons/*.py) ------------------------
+
+def snntorch_reset(mem: Tensor, threshold, fire) -> Tensor:
+    """The reset a step applies, decided by the membrane before it: snnTorch's mem_reset, the spike
+    function's forward on mem - threshold, detached."""
+    return fire(mem - threshold).detach()
+
+
+def snntorch_in_charge(b0: Tensor, r: Tensor, threshold, reset_mechanism: int) -> Tensor:
+    """The reset in the charge of Synaptic, RLeaky, RSynaptic and Lapicque: subtract
+    b0 - r threshold, zero b0 - b0 r (snnTorch's b0 - reset * b0 written in place), none b0."""
+    if reset_mechanism == 0:
+        return b0 - r * threshold
+    if reset_mechanism == 1:
+        return b0 - b0 * r
+    return b0
+
+
+def snntorch_after_fire(h: Tensor, z: Tensor, r: Tensor, threshold, reset_mechanism: int,
+                        reset_delay: bool) -> Tensor:
+    """The state after the fire: h, or without reset_delay snnTorch's immediate reset by
+    do_reset = spk / graded_spikes_factor - reset = z - r (z not detached)."""
+    if reset_delay or reset_mechanism == 2:
+        return h
+    if reset_mechanism == 0:
+        return h - (z - r) * threshold
+    return h - (z - r) * h
+
+
+def leaky_step(x, states, beta, threshold, reset_mechanism, reset_delay, *, fire):
+    (mem,) = states
+    r = snntorch_reset(mem, threshold, fire)
+    if reset_mechanism == 1:  # Leaky's zero: (1 - reset) mem before the leak
+        h = beta.clamp(0, 1) * ((1 - r) * mem) + x
+    else:
+        h = snntorch_in_charge(beta.clamp(0, 1) * mem + x, r, threshold, reset_mechanism)
+    z = fire(h - threshold)
+    return z, (snntorch_after_fire(h, z, r, threshold, reset_mechanism, reset_delay),)
+
+
+def rleaky_step(x, states, recurrent_input, beta, threshold, reset_mechanism, reset_delay, *, fire):
+    (mem,) = states
+    r = snntorch_reset(mem, threshold, fire)
+    h = snntorch_in_charge(beta.clamp(0, 1) * mem + x + recurrent_input, r, threshold, reset_mechanism)
+    z = fire(h - threshold)
+    return z, (snntorch_after_fire(h, z, r, threshold, reset_mechanism, reset_delay),)
+
+
+def _synaptic(x, states, rec, alpha, beta, threshold, reset_mechanism, reset_delay, fire):
+    mem, syn = states
+    r = snntorch_reset(mem, threshold, fire)
+    syn = alpha.clamp(0, 1) * syn + x
+    if rec is not None:
+        syn = syn + rec
+    h = snntorch_in_charge(beta.clamp(0, 1) * mem + syn, r, threshold, reset_mechanism)
+    z = fire(h - threshold)
+    return z, (snntorch_after_fire(h, z, r, threshold, reset_mechanism, reset_delay), syn)
+
+
+def synaptic_step(x, states, alpha, beta, threshold, reset_mechanism, reset_delay, *, fire):
+    return _synaptic(x, states, None, alpha, beta, threshold, reset_mechanism, reset_delay, fire)
+
+
+def rsynaptic_step(x, states, recurrent_input, alpha, beta, threshold, reset_mechanism, reset_delay,
+                   *, fire):
+    return _synaptic(x, states, recurrent_input, alpha, beta, threshold, reset_mechanism, reset_delay,
+                     fire)
+
+
+def alpha_step(x, states, alpha, beta, threshold, reset_mechanism, *, fire):
+    mem, syn_exc, syn_inh = states
+    r = snntorch_reset(mem, threshold, fire)
+    a, b = alpha.clamp(0, 1), beta.clamp(0, 1)
+    tau_alpha = torch.log(a) / (torch.log(b) - torch.log(a)) + 1
+    exc = a * syn_exc + x
+    inh = b * syn_inh - x
+    h = tau_alpha * (exc + inh)
+    if reset_mechanism == 0:  # snnTorch's _base_sub, as coded
+        exc, inh, h = exc - threshold * r, inh - inh * r, h - (-syn_inh) * r
+    elif reset_mechanism == 1:
+        exc, inh, h = exc - exc * r, inh - inh * r, h - h * r
+    z = fire(h - threshold)
+    return z, (h, exc, inh)
+
+
+def lapicque_step(x, states, R, C, time_step, threshold, reset_mechanism, *, fire):
+    (mem,) = states
+    r = snntorch_reset(mem, threshold, fire)
+    b0 = x * R * (1 / (R * C)) * time_step + (1 - (time_step / (R * C))) * mem
+    h = snntorch_in_charge(b0, r, threshold, reset_mechanism)
+    return fire(h - threshold), (h,)
+
+
 def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: Callable,
               keep_sequences: bool = True):
     """Runs ``step`` over the T steps of ``x_seq``: ``(spike_seq, state_seqs, last_states)``, the
@@ -152,4 +245,5 @@ def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: 
     return spike_seq, state_seqs, states
 
 
-__all__ = [name for name in list(globals()) if name.endswith("_step")] + ["multistep", "reset", "leak"]
+__all__ = [name for name in list(globals()) if name.endswith("_step")] + [
+    "multistep", "reset", "leak", "snntorch_reset", "snntorch_in_charge", "snntorch_after_fire"]

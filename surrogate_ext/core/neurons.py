@@ -23,14 +23,14 @@ from torch import Tensor
 from . import neuron_reference, registry
 from .registry import FINITE, POSITIVE
 
-SJ14, SJ2 = registry.SJ14, registry.SJ2
+SJ14, SJ2, SNNTORCH = registry.SJ14, registry.SJ2, registry.SNNTORCH
 
 FINITE_OR_NONE = (lambda v: v is None or math.isfinite(v), "finite or None")
 
 
 @dataclass(frozen=True)
 class Arg:
-    """An argument of a family's operators: its schema type ("float", "float?", "bool" or
+    """An argument of a family's operators: its schema type ("float", "float?", "int", "bool" or
     "Tensor") and, for numbers, the constraint its value must meet (registry's constraints)."""
     name: str
     type: str
@@ -49,6 +49,12 @@ class Arg:
             return
         if value is None and self.type == "float?":
             return
+        if self.type == "int":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{op}: {self.name} must be an integer, got {value!r}")
+            if self.constraint is not None and not self.constraint[0](value):
+                raise ValueError(f"{op}: {self.name} must be {self.constraint[1]}, got {value}")
+            return
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{op}: {self.name} must be a real number, got {value!r}")
         if self.constraint is not None and not self.constraint[0](value):
@@ -59,6 +65,12 @@ class Arg:
 SPIKINGJELLY_RESET = (Arg("v_threshold", "float", FINITE), Arg("v_reset", "float?", FINITE_OR_NONE),
                       Arg("detach_reset", "bool"))
 """SpikingJelly's fire and reset arguments, the last of most families'."""
+
+RESET_MECHANISMS = ("subtract", "zero", "none")
+RESET_MECHANISM = (lambda v: 0 <= v <= 2, "0 (subtract), 1 (zero) or 2 (none)")
+SNNTORCH_RESET = (Arg("threshold", "Tensor"), Arg("reset_mechanism", "int", RESET_MECHANISM))
+"""snnTorch's threshold and reset_mechanism_val (0 subtract, 1 zero, 2 none: RESET_MECHANISMS),
+after each snnTorch family's decay parameters."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,21 @@ NEURONS: Tuple[Neuron, ...] = (
            example_surrogate=("multi_level_spike_count", (4.0, 0.0, 4.0))),
     Neuron("raf", (_float("b"), _float("omega"), Arg("dt", "float", POSITIVE)) + SPIKINGJELLY_RESET,
            extra_states=("u",), example=(-0.2, 1.0, 1.0, 1.0, 0.0, False)),
+    # snnTorch 1.0.0's neurons: v is its mem (the examples: its defaults, where it has them)
+    Neuron("leaky", (Arg("beta", "Tensor"),) + SNNTORCH_RESET + (Arg("reset_delay", "bool"),),
+           origin=SNNTORCH, example=(0.95, 1.0, 0, True)),
+    Neuron("rleaky", (Arg("recurrent_input", "Tensor"), Arg("beta", "Tensor")) + SNNTORCH_RESET
+           + (Arg("reset_delay", "bool"),), origin=SNNTORCH, example=(0.25, 0.95, 1.0, 0, True)),
+    Neuron("synaptic", (Arg("alpha", "Tensor"), Arg("beta", "Tensor")) + SNNTORCH_RESET
+           + (Arg("reset_delay", "bool"),), extra_states=("syn",), origin=SNNTORCH,
+           example=(0.9, 0.8, 1.0, 0, True)),
+    Neuron("rsynaptic", (Arg("recurrent_input", "Tensor"), Arg("alpha", "Tensor"), Arg("beta", "Tensor"))
+           + SNNTORCH_RESET + (Arg("reset_delay", "bool"),), extra_states=("syn",), origin=SNNTORCH,
+           example=(0.25, 0.9, 0.8, 1.0, 0, True)),
+    Neuron("alpha", (Arg("alpha", "Tensor"), Arg("beta", "Tensor")) + SNNTORCH_RESET,
+           extra_states=("syn_exc", "syn_inh"), origin=SNNTORCH, example=(0.9, 0.8, 1.0, 1)),
+    Neuron("lapicque", (Arg("R", "Tensor"), Arg("C", "Tensor"), Arg("time_step", "Tensor")) + SNNTORCH_RESET,
+           origin=SNNTORCH, example=(1.0, 2.0, 1.0, 1.0, 0)),
 )
 
 BY_NAME = {n.name: n for n in NEURONS}

@@ -7,3 +7,4 @@ The neuron classes are at the top of the package, as in snnTorch; :mod:`.surroga
 surrogate factories.
 """
 from . import surrogate  # noqa: F401
+from ._neurons import Alpha, Lapicque, Leaky, RLeaky, RSynaptic, SpikingNeuron, Synaptic  # noqa: F401

@@ -82,6 +82,7 @@ INVALID_BY_CONSTRAINT = [
     (registry.GREATER_THAN_ONE, [1.0, 0.5, math.nan]),
     (registry.INTEGER_AT_LEAST_ONE, [0, -3]),
     (neurons.FINITE_OR_NONE, [math.inf, math.nan]),
+    (neurons.RESET_MECHANISM, [3, -1]),
     (None, []),
 ]
 
@@ -98,6 +99,7 @@ KNOWN_SUBMODULES = {
     "activation_based.surrogate",  # tests/namespaces/test_spikingjelly2.py::test_parameters_rejected_here_and_accepted_by_spikingjelly
     "snntorch",
     "snntorch.surrogate",  # tests/namespaces/test_snntorch.py::test_bad_parameters_raise_naming_the_parameter
+    "snntorch._neurons",  # tests/namespaces/test_snntorch_neurons.py::test_bad_input_names_the_argument
     "norse", "norse.functional",
     "norse.functional.threshold",  # tests/namespaces/test_norse.py::test_bad_parameters_raise_naming_the_parameter
     "__main__", "cli", "cli.options", "cli.bench", "cli.bench_neuron", "cli.demo", "cli.plot", "cli.selfcheck",

@@ -18,7 +18,9 @@ NEURONS = neurons.NEURONS
 
 # Argument variants per family that reach each branch of its functor once: hard/soft reset,
 # detach_reset, the charge forms, per-neuron tensor arguments (marked "per-neuron": the tensor
-# argument's example value plus a spread over the neurons).
+# argument's example value plus 0.5 plus a spread over the neurons; ("per-neuron", c): c plus the
+# spread, which takes snnTorch's beta and alpha across the ends of their clamp to [0, 1];
+# ("per-feature", c): the same over the last dimension only, broadcast over the batch).
 CASES = {
     "if": [(1.0, 0.0, False), (0.75, None, True)],
     "lif": [(2.0, True, False, 1.0, 0.0, False), (3.0, True, False, 1.0, -0.25, False),
@@ -35,6 +37,27 @@ CASES = {
              ("per-neuron", 3.0, True, True, 0.9, -0.2, True)],
     "ilif": [(4 / 3, True, 1.0, False), (2.0, False, 0.75, True)],
     "raf": [(-0.2, 1.0, 1.0, 0.5, 0.0, False), (-0.1, 0.6, 0.5, 0.4, None, True)],
+    # snnTorch: reset_mechanism 0 subtract, 1 zero, 2 none; reset_delay True, then False
+    "leaky": [(0.9, 1.0, 0, True), (0.8, 0.9, 1, True), (0.95, 1.0, 2, True), (0.9, 1.0, 0, False),
+              (0.7, 0.8, 1, False), (("per-neuron", 0.85), ("per-neuron", 1.0), 0, True),
+              (("per-neuron", 0.1), 0.9, 1, False), (("per-feature", 0.85), 1.0, 0, True),
+              # a threshold below some initial states: the first step's reset r is 1, which
+              # reset_delay=False's immediate reset (z - r) then meets with z = 0 and z = 1
+              (0.8, 0.25, 1, False), (0.8, 0.25, 0, False)],
+    "rleaky": [(0.3, 0.9, 1.0, 0, True), (-0.2, 0.8, 0.9, 1, True), (0.1, 0.95, 1.0, 2, True),
+               (0.3, 0.9, 1.0, 0, False), (("per-neuron", 0.0), 0.7, 0.8, 1, False),
+               (0.2, ("per-neuron", 0.85), ("per-neuron", 1.0), 0, True)],
+    "synaptic": [(0.9, 0.8, 1.0, 0, True), (0.85, 0.7, 0.9, 1, True), (0.9, 0.8, 1.0, 2, True),
+                 (0.9, 0.8, 1.0, 0, False), (0.6, 0.75, 0.8, 1, False),
+                 (("per-neuron", 0.85), ("per-neuron", 0.1), ("per-neuron", 1.0), 0, True),
+                 (0.8, 0.7, 0.25, 1, False)],
+    "rsynaptic": [(0.3, 0.9, 0.8, 1.0, 0, True), (-0.2, 0.85, 0.7, 0.9, 1, True),
+                  (0.1, 0.9, 0.8, 1.0, 2, True), (0.3, 0.9, 0.8, 1.0, 0, False),
+                  (("per-neuron", 0.0), ("per-neuron", 0.85), ("per-neuron", 0.1), 0.8, 1, False)],
+    "alpha": [(0.9, 0.8, 1.0, 1), (0.9, 0.8, 1.0, 0), (0.85, 0.6, 0.9, 2),
+              (("per-neuron", 0.9), ("per-neuron", 0.5), ("per-neuron", 1.0), 0)],
+    "lapicque": [(1.0, 2.0, 1.0, 1.0, 0), (2.0, 1.5, 0.5, 0.8, 1), (1.0, 1.0, 0.5, 1.0, 2),
+                 (("per-neuron", 1.0), ("per-neuron", 2.0), ("per-neuron", 1.0), ("per-neuron", 0.8), 0)],
 }
 SHAPE = (5, 3, 8)  # [T, batch, features]; 24 neurons: SIMD vectors and a scalar tail on the CPU
 # EIF's charge calls exp. The kernels call torch's vector exp (Sleef's, 1 ulp), which torch.exp uses
@@ -59,9 +82,11 @@ def build_args(neuron, args, dtype, neurons_shape):
     out = []
     for a, v, example in zip(neuron.args, args, neuron.example):
         if a.type == "Tensor":
-            if v == "per-neuron":
-                spread = torch.linspace(-0.3, 0.3, math.prod(neurons_shape[1:]), dtype=torch.float64)
-                v = (example + 0.5 + spread).reshape(neurons_shape[1:]).to(dtype)  # [features]
+            if v == "per-neuron" or isinstance(v, tuple):
+                center = v[1] if isinstance(v, tuple) else example + 0.5
+                shape = neurons_shape[-1:] if v[0] == "per-feature" else neurons_shape[1:]
+                spread = torch.linspace(-0.3, 0.3, math.prod(shape), dtype=torch.float64)
+                v = (center + spread).reshape(shape).to(dtype)
             else:
                 v = torch.tensor(v, dtype=dtype)
         out.append(v)
@@ -152,6 +177,7 @@ def test_step_is_one_step_of_multistep(neuron, args):
         assert_same_bits(step_out[1 + k], multi_out[1 + 2 * k][0], f"state {k}")
     oracle_out, oracle_grads = run(neuron, args, x[0], states, "oracle", multistep=False)
     for i, (a, b) in enumerate(zip(step_grads, oracle_grads)):
+        b = torch.zeros_like(a) if b is None else b  # (Alpha's mem reaches the next step only detached)
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10, msg=f"step gradient {i}")
 
 
@@ -232,10 +258,12 @@ def test_python_and_cpp_tables_agree(neuron):
     states = list(neuron.states)
     family = [(a.name, a.type) for a in neuron.args]
     tail = [("surrogate", "str"), ("surrogate_params", "float[]"), ("strict", "bool"), ("grad_scale", "float")]
+    backward_tail = tail + [("output_mask", "bool[]?")]
 
     def arguments(s):
         return [(a.name, str(a.type).replace("Optional[Tensor]", "Tensor?").replace("Optional[float]", "float?")
-                 .replace("List[float]", "float[]")) for a in s.arguments]
+                 .replace("Optional[List[bool]]", "bool[]?").replace("List[float]", "float[]"))
+                for a in s.arguments]
 
     tensor = lambda names: [(n, "Tensor") for n in names]  # noqa: E731
     optional = lambda names: [(n, "Tensor?") for n in names]  # noqa: E731
@@ -243,7 +271,7 @@ def test_python_and_cpp_tables_agree(neuron):
     assert [r.name for r in schema("multistep").returns] == ["spike_seq"] + [n for s in states for n in (s + "_seq", s)]
     assert arguments(schema("multistep_backward")) == (
         tensor(["grad_spike_seq"]) + optional([n for s in states for n in ("grad_" + s + "_seq", "grad_" + s)])
-        + tensor(["x_seq"] + [s + "_init" for s in states] + [s + "_seq" for s in states]) + family + tail)
+        + tensor(["x_seq"] + [s + "_init" for s in states] + [s + "_seq" for s in states]) + family + backward_tail)
     grads = ["grad_" + a for a in neuron.tensor_args]
     assert [r.name for r in schema("multistep_backward").returns] == (
         ["grad_x_seq"] + ["grad_" + s + "_init" for s in states] + grads)
@@ -251,7 +279,7 @@ def test_python_and_cpp_tables_agree(neuron):
     assert [r.name for r in schema("step").returns] == ["spike"] + [s + "_next" for s in states]
     assert arguments(schema("step_backward")) == (
         tensor(["grad_spike"]) + optional(["grad_" + s + "_next" for s in states]) + tensor(["x"] + states)
-        + family + tail)
+        + family + backward_tail)
     assert [r.name for r in schema("step_backward").returns] == ["grad_x"] + ["grad_" + s for s in states] + grads
 
 
@@ -264,7 +292,7 @@ def test_argument_checks_match_the_python_table(neuron):
     for i, a in enumerate(neuron.args):
         if a.constraint is None:
             continue
-        for bad in (math.nan, -math.inf, 0.0):
+        for bad in (3, -1) if a.type == "int" else (math.nan, -math.inf, 0.0):
             if a.constraint[0](bad):
                 continue
             with pytest.raises(ValueError) as python_error:

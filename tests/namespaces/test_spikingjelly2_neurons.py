@@ -13,6 +13,7 @@ import torch
 
 from surrogate_ext.activation_based import neuron as ours
 from surrogate_ext.activation_based import surrogate as our_surrogate
+from peer_parity import profiled_ops
 from peers import import_spikingjelly2
 
 NODES = {n.name: n for n in ours.NODES}
@@ -192,16 +193,6 @@ def test_a_surrogate_of_ones_own_takes_the_reference_path(sj, name, step_mode):
         node.step_mode = step_mode
     x = inputs(torch.float64)
     assert_parity(drive(nodes[0], x, step_mode), drive(nodes[1], x, step_mode), torch.float64, name)
-
-
-def profiled_ops(fn):
-    """The names of the operators fn launches at the top level (not those they call inside)."""
-    from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fn()
-    events = [e for e in prof.events() if e.name.startswith(("aten::", "surrogate_ext::"))]
-    inside = {id(c) for e in events for c in e.cpu_children}
-    return [e.name for e in events if id(e) not in inside]
 
 
 @pytest.mark.parametrize("name", CLASSES)

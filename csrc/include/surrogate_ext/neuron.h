@@ -90,12 +90,17 @@ struct ResetRule {
   }
 };
 
-// The step's inputs in one lane: the state before it, the input, the parameters.
+template <class T>
+struct Fire;
+
+// The step's inputs in one lane: the state before it, the input, the parameters, and the call's
+// fire rule (snnTorch's families fire the previous state to find the reset they apply).
 template <class V, class F>
 struct StepIn {
   Values<V, F::kStates> state;
   V x;
   Values<V, F::kParams> p;
+  const Fire<typename F::opmath>* fire;
 };
 
 // The gradients a step's vjp() gives: of the state before it, of the input, of the parameters.
@@ -150,7 +155,8 @@ struct ForwardArgs {
 // The tensors of one backward call. grad_seq[k] ([T, N]) and grad_last[k] ([N]) are null where no
 // gradient reaches that output (a gradient of the last state enters the recurrence as the carry of
 // the last step); grad_p[k] ([N], opmath type) receives each neuron's sum over the steps of the
-// gradient of parameter k, which the host then sums over neurons.
+// gradient of parameter k, which the host then sums over neurons; null for a parameter whose
+// gradient is not wanted (the backward's output_mask).
 template <class scalar_t, class F>
 struct BackwardArgs {
   using T = typename F::opmath;
@@ -177,6 +183,7 @@ C10_HOST_DEVICE StepIn<V, F> step_in(const Args& a, int64_t t, int64_t n,
   in.state = state;
   in.x = Lane<V>::load(a.x + t * a.N + n);
   for (int k = 0; k < F::kParams; ++k) in.p[k] = a.p[k].template at<V>(n);
+  in.fire = &a.fire;
   return in;
 }
 

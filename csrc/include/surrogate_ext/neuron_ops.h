@@ -4,11 +4,11 @@
 //   NAME_multistep(x_seq, s_init..., <family arguments>, surrogate, surrogate_params, *, strict,
 //                  grad_scale) -> (spike_seq, v_seq, v[, w_seq, w, ...])
 //   NAME_multistep_backward(grad_spike_seq, grad_v_seq?, grad_v?[, grad_w_seq?, grad_w?, ...], x_seq,
-//                  s_init..., s_seq..., <family arguments>, ...) -> (grad_x_seq, grad_s_init...,
-//                  grad_<tensor argument>...)
+//                  s_init..., s_seq..., <family arguments>, ..., output_mask=None) -> (grad_x_seq,
+//                  grad_s_init..., grad_<tensor argument>...)
 //   NAME_step(x, s..., <family arguments>, ...) -> (spike, v_next[, w_next, ...])
-//   NAME_step_backward(grad_spike, grad_v_next?[, grad_w_next?, ...], x, s..., <family arguments>, ...)
-//                  -> (grad_x, grad_s..., grad_<tensor argument>...)
+//   NAME_step_backward(grad_spike, grad_v_next?[, grad_w_next?, ...], x, s..., <family arguments>, ...,
+//                  output_mask=None) -> (grad_x, grad_s..., grad_<tensor argument>...)
 // The multi-step operators run T steps on x_seq [T, ...] (the states have x_seq[0]'s shape); v_seq
 // holds every step's state, v the last (v_init when T = 0), a tensor of its own so that a caller
 // keeping only the state gives the backward a one-step gradient. The step operators are one step
@@ -16,7 +16,11 @@
 // surrogates.h, with its parameters in surrogate_params; strict fires on u > 0; grad_scale
 // multiplies the surrogate gradient. A family's tensor arguments (PLIF's w, KLIF's k) hold one
 // value or one per neuron (broadcastable to the states' shape); their gradients are summed over
-// neurons in double, serially on the CPU, so they are the same bits for any thread count.
+// neurons in double, serially on the CPU, so they are the same bits for any thread count. A
+// backward's output_mask (one bool per output, as ATen's backwards take it; the autograd kernel
+// passes which inputs need a gradient) skips the tensor arguments' gradients when it wants none of
+// them: they are returned as zeros, uncomputed (the inputs' and states' gradients are always
+// computed). Per step and a million neurons, those sums cost as much as the rest of the backward.
 //
 // The host side (checks, contiguous inputs, new outputs, dtype dispatch, the parameters' sums) is
 // here, once; a Backend provides where the outputs live and the loops:
@@ -34,6 +38,7 @@
 #include <surrogate_ext/neurons.h>
 #include <surrogate_ext/surrogate_choice.h>
 
+#include <ATen/core/List.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -151,6 +156,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
   static constexpr size_t kTensorArgs = (size_t(0) + ... + size_t(std::is_same_v<A, at::Tensor>));
   using States = std::array<at::Tensor, S>;
   using OptionalStates = std::array<c10::optional<at::Tensor>, S>;
+  using OutputMask = c10::optional<c10::List<bool>>;
 
   // "v" or the k-th of the extra states' names, with a suffix ("_init", "_seq", ...)
   static std::string state_name(int k, const char* suffix = "") {
@@ -219,6 +225,17 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     return out;
   }
 
+  // Whether output_mask (None: every output) wants a gradient of a tensor argument.
+  static bool wants_argument_gradients(const char* op, const OutputMask& mask) {
+    if (!mask.has_value()) return true;
+    TORCH_CHECK_VALUE(mask->size() == static_cast<size_t>(1 + S + kTensorArgs), op,
+                      ": output_mask must have one value per output, ", 1 + S + kTensorArgs,
+                      ", got ", mask->size());
+    bool any = false;
+    for (size_t k = 1 + S; k < mask->size(); ++k) any = any || mask->get(k);
+    return any;
+  }
+
   static std::vector<at::Tensor> run_backward(const char* op, bool multistep,
                                               const at::Tensor& grad_spike_in,
                                               const OptionalStates& grad_seq_in,
@@ -226,8 +243,9 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
                                               const at::Tensor& x_in, const States& init_in,
                                               const States& seq_in, ArgParam<A>... a, c10::string_view surrogate,
                                               c10::ArrayRef<double> surrogate_params, bool strict,
-                                              double grad_scale) {
+                                              double grad_scale, const OutputMask& output_mask) {
     F<float>::check(op, a...);
+    const bool argument_gradients = kTensorArgs > 0 && wants_argument_gradients(op, output_mask);
     const SurrogateChoice choice = choose_surrogate(op, surrogate, surrogate_params, strict, grad_scale);
     check_input(op, multistep ? "x_seq" : "x", x_in);
     TORCH_CHECK_VALUE(!multistep || x_in.dim() >= 1, op,
@@ -258,7 +276,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     }
     at::Tensor grad_x = Backend::new_sequence(x);
     std::array<at::Tensor, P> partial;
-    for (int k = 0; k < P; ++k) {
+    for (int k = 0; k < P && argument_gradients; ++k) {
       partial[k] = at::zeros(neurons, x.options().dtype(at::toOpMathType(x.scalar_type())));
     }
     const int64_t steps = multistep ? x.size(0) : 1, N = init[0].numel();
@@ -278,7 +296,7 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
         }
         for (int k = 0; k < P; ++k) {
           args.p[k] = lanes[k].template lanes<T>();
-          args.grad_p[k] = partial[k].template mutable_data_ptr<T>();
+          args.grad_p[k] = argument_gradients ? partial[k].template mutable_data_ptr<T>() : nullptr;
         }
         Backend::backward(args, choice);
       });
@@ -286,6 +304,11 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     std::vector<at::Tensor> out{grad_x};
     for (int k = 0; k < S; ++k) out.push_back(grad_init[k]);
     if constexpr (kTensorArgs > 0) {
+      const std::vector<at::Tensor> tensor_args = tensor_arguments(a...);
+      if (!argument_gradients) {
+        for (const at::Tensor& t : tensor_args) out.push_back(at::zeros(t.sizes(), t.options()));
+        return out;
+      }
       const std::array<at::Tensor, P> raw = F<float>::lanes(a...);
       std::array<at::Tensor, P> grads;
       for (int k = 0; k < P; ++k) {
@@ -293,7 +316,6 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
         grads[k] = total.reshape(raw[k].sizes());
       }
       const std::vector<at::Tensor> arg_grads = F<float>::gradients(grads, raw, a...);
-      const std::vector<at::Tensor> tensor_args = tensor_arguments(a...);
       for (size_t k = 0; k < kTensorArgs; ++k) {
         out.push_back(arg_grads[k].to(tensor_args[k].scalar_type()).reshape(tensor_args[k].sizes()));
       }
@@ -331,12 +353,12 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
         const at::Tensor& grad_spike_seq, typename Same<J, const OptionalTensor&>::type... grads,
         const at::Tensor& x_seq, typename Same<I, const at::Tensor&>::type... init,
         typename Same<I, const at::Tensor&>::type... seq, ArgParam<A>... a, c10::string_view surrogate,
-        c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+        c10::ArrayRef<double> sp, bool strict, double grad_scale, const OutputMask& output_mask) {
       const std::array<OptionalTensor, 2 * S> g{grads...};
       return TensorTuple<1 + S + kTensorArgs>::from(run_backward(
           Tag::multistep_backward, true, grad_spike_seq, OptionalStates{g[2 * I]...},
           OptionalStates{g[2 * I + 1]...}, x_seq, States{init...}, States{seq...}, a..., surrogate,
-          sp, strict, grad_scale));
+          sp, strict, grad_scale, output_mask));
     }
     static typename TensorTuple<1 + S>::type step(const at::Tensor& x, typename Same<I, const at::Tensor&>::type... state,
                                                   ArgParam<A>... a, c10::string_view surrogate,
@@ -348,10 +370,10 @@ struct NeuronOps<Backend, Tag, std::tuple<A...>> {
     static typename TensorTuple<1 + S + kTensorArgs>::type step_backward(
         const at::Tensor& grad_spike, typename Same<I, const OptionalTensor&>::type... grad_next, const at::Tensor& x,
         typename Same<I, const at::Tensor&>::type... state, ArgParam<A>... a, c10::string_view surrogate,
-        c10::ArrayRef<double> sp, bool strict, double grad_scale) {
+        c10::ArrayRef<double> sp, bool strict, double grad_scale, const OutputMask& output_mask) {
       return TensorTuple<1 + S + kTensorArgs>::from(run_backward(
           Tag::step_backward, false, grad_spike, OptionalStates{}, OptionalStates{grad_next...}, x,
-          States{state...}, States{}, a..., surrogate, sp, strict, grad_scale));
+          States{state...}, States{}, a..., surrogate, sp, strict, grad_scale, output_mask));
     }
   };
   using Functions = Registered<std::make_index_sequence<S>, std::make_index_sequence<2 * S>>;

@@ -17,7 +17,7 @@
 //                         gradient, the gradients of the state before it, the input and the
 //                         parameters
 // and on the host
-//   using Args            the schema's family arguments, in order (double, bool,
+//   using Args            the schema's family arguments, in order (double, int64_t, bool,
 //                         c10::optional<double>, at::Tensor for a tensor argument)
 //   static check(op, a...)                 the arguments' constraints, raising ValueError
 //   F(a...)                                the functor, from the arguments
@@ -35,10 +35,19 @@
 #include <surrogate_ext/math.h>
 #include <surrogate_ext/neuron.h>
 
+#include <ATen/ExpandUtils.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/add.h>
+#include <ATen/ops/clamp.h>
+#include <ATen/ops/div.h>
+#include <ATen/ops/log.h>
+#include <ATen/ops/logical_and.h>
+#include <ATen/ops/reciprocal.h>
 #include <ATen/ops/rsub.h>
 #include <ATen/ops/sigmoid.h>
+#include <ATen/ops/sub.h>
+#include <ATen/ops/where.h>
 #include <c10/util/Optional.h>
 
 #include <algorithm>
@@ -609,6 +618,460 @@ struct RAFNeuron : NoTensorArguments<0> {
   }
 };
 
+// --- snnTorch 1.0.0 (snntorch._neurons) --------------------------------------------------------
+//
+// snnTorch's neurons carry the membrane before its reset, and decide the reset of step t from the
+// state before it: r = fire(mem[t-1] - threshold), detached (snnTorch's mem_reset: the spike
+// function's own forward, then .detach()), applied in step t's charge. The spike is z =
+// fire(h - threshold) on the charged membrane h, which is the state carried. reset_mechanism is
+// snnTorch's reset_mechanism_val: 0 subtract, 1 zero, 2 none. Without reset_delay (Leaky,
+// Synaptic, RLeaky, RSynaptic) snnTorch also resets at once after the fire, z not detached (its
+// "avoid double reset", spk / graded_spikes_factor - reset, is z - r):
+//   subtract: mem = h - (z - r) threshold;   zero: mem = h - (z - r) h.
+// beta and alpha are clamped to [0, 1] in the charge, as snnTorch's step clamps them, with
+// torch.clamp's gradient (1 inside [0, 1], ends included; 0 outside and at NaN). Every parameter is
+// a tensor argument (one value, or one per neuron: snnTorch's buffer or nn.Parameter);
+// graded_spikes_factor multiplies the spikes outside the operators.
+#define SURROGATE_EXT_SNNTORCH_RESET ", Tensor threshold, int reset_mechanism"
+
+inline void check_reset_mechanism(const char* op, int64_t reset_mechanism) {
+  TORCH_CHECK_VALUE(reset_mechanism >= 0 && reset_mechanism <= 2, op,
+                    ": reset_mechanism must be 0 (subtract), 1 (zero) or 2 (none), got ",
+                    reset_mechanism);
+}
+
+// torch.clamp(a, 0, 1) (NaN stays NaN) and its gradient
+template <class V>
+C10_HOST_DEVICE V clamp_unit(V a) {
+  return Math<V>::where(a < V(0), V(0), Math<V>::where(a > V(1), V(1), a));
+}
+template <class V>
+C10_HOST_DEVICE V clamp_unit_grad(V a) {
+  return Math<V>::where(a >= V(0), Math<V>::where(a <= V(1), V(1), V(0)), V(0));
+}
+
+// The gradients a step sends back through its fire and its reset after the fire.
+template <class V>
+struct ThroughFire {
+  V u;    // dL/du, u = h - threshold
+  V h;    // dL/dh
+  V thr;  // dL/dthreshold through u and the reset after the fire
+};
+
+// snnTorch's reset rule (reset_mechanism_val, reset_delay); r is the step's reset, decided by the
+// state before it (the membrane is the family's state 0).
+struct SnnTorchReset {
+  int64_t mechanism;  // 0 subtract, 1 zero, 2 none
+  bool delay;         // reset_delay: the reset after the fire is left to the next step
+
+  template <class V, class F>
+  C10_HOST_DEVICE V decided(const StepIn<V, F>& in, V threshold) const {
+    return (*in.fire)(in.state[0] - threshold);
+  }
+  // The reset in the charge, of Synaptic, RLeaky, RSynaptic and Lapicque, on the membrane b0
+  // charged without it: subtract b0 - r threshold, zero b0 - b0 r, none b0.
+  template <class V>
+  C10_HOST_DEVICE V in_charge(V b0, V r, V threshold) const {
+    if (mechanism == 0) return b0 - r * threshold;
+    if (mechanism == 1) return b0 - b0 * r;
+    return b0;
+  }
+  template <class V>
+  C10_HOST_DEVICE V in_charge_d_b0(V r) const { return mechanism == 1 ? V(1) - r : V(1); }
+  template <class V>
+  C10_HOST_DEVICE V in_charge_d_threshold(V r) const { return mechanism == 0 ? -r : V(0); }
+  // The state after the fire: h, or without reset_delay h reset once more.
+  template <class V>
+  C10_HOST_DEVICE V after_fire(V h, V z, V r, V threshold) const {
+    if (delay || mechanism == 2) return h;
+    if (mechanism == 0) return h - (z - r) * threshold;
+    return h - (z - r) * h;
+  }
+  // From gz (the spike's gradient) and gm (the state's), with sg = g'(u).
+  template <class V>
+  C10_HOST_DEVICE ThroughFire<V> through_fire(V h, V z, V r, V threshold, V sg, V gz, V gm) const {
+    const bool after = !delay && mechanism != 2;
+    const V dm_dz = after ? (mechanism == 0 ? -threshold : -h) : V(0);
+    const V dm_dh = after && mechanism == 1 ? V(1) - (z - r) : V(1);
+    const V gu = (gz + gm * dm_dz) * sg;
+    const V gthr = after && mechanism == 0 ? -gm * (z - r) - gu : -gu;
+    return {gu, gu + gm * dm_dh, gthr};
+  }
+};
+
+// What the families below share: the tensor arguments are the lanes themselves, their gradients
+// the lanes' (kNames: the lanes' names, the tensor arguments in schema order).
+template <int N>
+struct SnnTorchLanes {
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, N>& grads,
+                                           const std::array<at::Tensor, N>&, const A&...) {
+    return std::vector<at::Tensor>(grads.begin(), grads.end());
+  }
+};
+
+// Leaky (snnTorch's Leaky; with kRecurrent, RLeaky's neuron update, its recurrent layer's output
+// rec = recurrent(spk) an input of the charge). Lanes: beta, threshold[, rec].
+//   Leaky:   subtract (beta mem + x) - r threshold; zero beta ((1 - r) mem) + x; none beta mem + x
+//   RLeaky:  b0 = (beta mem + x) + rec, then the reset in the charge (zero: b0 - b0 r)
+template <class T, bool kRecurrent>
+struct LeakyFamily {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = kRecurrent ? 3 : 2;
+  static constexpr int kBeta = 0, kThreshold = 1, kRec = 2;
+  SnnTorchReset reset;
+
+  template <class V, class F>
+  C10_HOST_DEVICE V charge(const StepIn<V, F>& in) const {
+    const V m = in.state[0], threshold = in.p[kThreshold], beta = clamp_unit(in.p[kBeta]);
+    const V r = reset.decided(in, threshold);
+    if constexpr (kRecurrent) {
+      return reset.in_charge(beta * m + in.x + in.p[kRec], r, threshold);
+    } else {
+      if (reset.mechanism == 1) return beta * ((V(1) - r) * m) + in.x;
+      return reset.in_charge(beta * m + in.x, r, threshold);
+    }
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, F>& in, V h) const { return h - in.p[kThreshold]; }
+  template <class V, class F>
+  C10_HOST_DEVICE void next(const StepIn<V, F>& in, V h, V z, Values<V, 1>& out) const {
+    const V threshold = in.p[kThreshold];
+    out[0] = reset.after_fire(h, z, reset.decided(in, threshold), threshold);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE void vjp(const StepIn<V, F>& in, V h, V z, V sg, V gz, const Values<V, 1>& g_next,
+                           StepGrad<V, F>& g) const {
+    const V m = in.state[0], threshold = in.p[kThreshold], beta = clamp_unit(in.p[kBeta]);
+    const V r = reset.decided(in, threshold);
+    const ThroughFire<V> t = reset.through_fire(h, z, r, threshold, sg, gz, g_next[0]);
+    const bool zero_first = !kRecurrent && reset.mechanism == 1;  // Leaky's zero: before the leak
+    const V gb0 = zero_first ? t.h : t.h * reset.in_charge_d_b0(r);  // reaching beta mem + x (+ rec)
+    const V kept = zero_first ? (V(1) - r) * m : m;                  // what beta multiplies
+    g.state[0] = zero_first ? gb0 * beta * (V(1) - r) : gb0 * beta;
+    g.x = gb0;
+    g.p[kBeta] = gb0 * kept * clamp_unit_grad(in.p[kBeta]);
+    g.p[kThreshold] = t.thr + t.h * reset.in_charge_d_threshold(r);
+    if constexpr (kRecurrent) g.p[kRec] = gb0;
+  }
+};
+
+template <class T>
+struct LeakyNeuron : LeakyFamily<T, false>, SnnTorchLanes<2> {
+  using Args = std::tuple<at::Tensor, at::Tensor, int64_t, bool>;
+  static void check(const char* op, const at::Tensor& beta, const at::Tensor& threshold,
+                    int64_t reset_mechanism, bool) {
+    check_input(op, "beta", beta);
+    check_input(op, "threshold", threshold);
+    check_reset_mechanism(op, reset_mechanism);
+  }
+  LeakyNeuron(const at::Tensor&, const at::Tensor&, int64_t reset_mechanism, bool reset_delay)
+      : LeakyFamily<T, false>{{reset_mechanism, reset_delay}} {}
+  static const char* lane_name(int k) { return k == 0 ? "beta" : "threshold"; }
+  template <class... A>
+  static std::array<at::Tensor, 2> lanes(const at::Tensor& beta, const at::Tensor& threshold,
+                                         const A&...) {
+    return {beta, threshold};
+  }
+};
+
+// RLeaky: the recurrent layer's output first (recurrent_input), then Leaky's arguments.
+template <class T>
+struct RLeakyNeuron : LeakyFamily<T, true> {
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t, bool>;
+  static void check(const char* op, const at::Tensor& rec, const at::Tensor& beta,
+                    const at::Tensor& threshold, int64_t reset_mechanism, bool) {
+    check_input(op, "recurrent_input", rec);
+    LeakyNeuron<T>::check(op, beta, threshold, reset_mechanism, false);
+  }
+  RLeakyNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t reset_mechanism,
+               bool reset_delay)
+      : LeakyFamily<T, true>{{reset_mechanism, reset_delay}} {}
+  static const char* lane_name(int k) {
+    return k == 0 ? "beta" : k == 1 ? "threshold" : "recurrent_input";
+  }
+  template <class... A>
+  static std::array<at::Tensor, 3> lanes(const at::Tensor& rec, const at::Tensor& beta,
+                                         const at::Tensor& threshold, const A&...) {
+    return {beta, threshold, rec};
+  }
+  // in schema order: recurrent_input, beta, threshold
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 3>& grads,
+                                           const std::array<at::Tensor, 3>&, const A&...) {
+    return {grads[2], grads[0], grads[1]};
+  }
+};
+
+// Synaptic (snnTorch's Synaptic; with kRecurrent, RSynaptic's neuron update), two states, mem
+// and the synaptic current syn. Lanes: alpha, beta, threshold[, rec].
+//   syn' = alpha syn + x (+ rec);  b0 = beta mem + syn';  mem = the reset in the charge on b0
+// (zero resets the membrane only: snnTorch subtracts 0 r from syn').
+template <class T, bool kRecurrent>
+struct SynapticFamily {
+  using opmath = T;
+  static constexpr int kStates = 2, kParams = kRecurrent ? 4 : 3;
+  static constexpr int kAlpha = 0, kBeta = 1, kThreshold = 2, kRec = 3;
+  SnnTorchReset reset;
+
+  template <class V, class F>
+  C10_HOST_DEVICE V current(const StepIn<V, F>& in) const {
+    const V syn = clamp_unit(in.p[kAlpha]) * in.state[1] + in.x;
+    if constexpr (kRecurrent) {
+      return syn + in.p[kRec];
+    } else {
+      return syn;
+    }
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V charge(const StepIn<V, F>& in) const {
+    const V threshold = in.p[kThreshold];
+    const V b0 = clamp_unit(in.p[kBeta]) * in.state[0] + current(in);
+    return reset.in_charge(b0, reset.decided(in, threshold), threshold);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, F>& in, V h) const { return h - in.p[kThreshold]; }
+  template <class V, class F>
+  C10_HOST_DEVICE void next(const StepIn<V, F>& in, V h, V z, Values<V, 2>& out) const {
+    const V threshold = in.p[kThreshold];
+    out[0] = reset.after_fire(h, z, reset.decided(in, threshold), threshold);
+    out[1] = current(in);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE void vjp(const StepIn<V, F>& in, V h, V z, V sg, V gz, const Values<V, 2>& g_next,
+                           StepGrad<V, F>& g) const {
+    const V threshold = in.p[kThreshold];
+    const V r = reset.decided(in, threshold);
+    const ThroughFire<V> t = reset.through_fire(h, z, r, threshold, sg, gz, g_next[0]);
+    const V gb0 = t.h * reset.in_charge_d_b0(r);
+    const V gsyn = gb0 + g_next[1];  // reaching syn'
+    g.state[0] = gb0 * clamp_unit(in.p[kBeta]);
+    g.state[1] = gsyn * clamp_unit(in.p[kAlpha]);
+    g.x = gsyn;
+    g.p[kAlpha] = gsyn * in.state[1] * clamp_unit_grad(in.p[kAlpha]);
+    g.p[kBeta] = gb0 * in.state[0] * clamp_unit_grad(in.p[kBeta]);
+    g.p[kThreshold] = t.thr + t.h * reset.in_charge_d_threshold(r);
+    if constexpr (kRecurrent) g.p[kRec] = gsyn;
+  }
+};
+
+template <class T>
+struct SynapticNeuron : SynapticFamily<T, false>, SnnTorchLanes<3> {
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t, bool>;
+  static void check(const char* op, const at::Tensor& alpha, const at::Tensor& beta,
+                    const at::Tensor& threshold, int64_t reset_mechanism, bool) {
+    check_input(op, "alpha", alpha);
+    LeakyNeuron<T>::check(op, beta, threshold, reset_mechanism, false);
+  }
+  SynapticNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t reset_mechanism,
+                 bool reset_delay)
+      : SynapticFamily<T, false>{{reset_mechanism, reset_delay}} {}
+  static const char* lane_name(int k) { return k == 0 ? "alpha" : k == 1 ? "beta" : "threshold"; }
+  template <class... A>
+  static std::array<at::Tensor, 3> lanes(const at::Tensor& alpha, const at::Tensor& beta,
+                                         const at::Tensor& threshold, const A&...) {
+    return {alpha, beta, threshold};
+  }
+};
+
+// RSynaptic: the recurrent layer's output first (recurrent_input), then Synaptic's arguments.
+template <class T>
+struct RSynapticNeuron : SynapticFamily<T, true> {
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, int64_t, bool>;
+  static void check(const char* op, const at::Tensor& rec, const at::Tensor& alpha,
+                    const at::Tensor& beta, const at::Tensor& threshold, int64_t reset_mechanism,
+                    bool) {
+    check_input(op, "recurrent_input", rec);
+    SynapticNeuron<T>::check(op, alpha, beta, threshold, reset_mechanism, false);
+  }
+  RSynapticNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                  int64_t reset_mechanism, bool reset_delay)
+      : SynapticFamily<T, true>{{reset_mechanism, reset_delay}} {}
+  static const char* lane_name(int k) {
+    return k == 0 ? "alpha" : k == 1 ? "beta" : k == 2 ? "threshold" : "recurrent_input";
+  }
+  template <class... A>
+  static std::array<at::Tensor, 4> lanes(const at::Tensor& rec, const at::Tensor& alpha,
+                                         const at::Tensor& beta, const at::Tensor& threshold,
+                                         const A&...) {
+    return {alpha, beta, threshold, rec};
+  }
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 4>& grads,
+                                           const std::array<at::Tensor, 4>&, const A&...) {
+    return {grads[3], grads[0], grads[1], grads[2]};
+  }
+};
+
+// Alpha (snnTorch's Alpha), three states: mem, the excitatory and the inhibitory currents. Lanes:
+// alpha, beta, threshold, and tau_alpha = log(alpha) / (log(beta) - log(alpha)) + 1 (alpha and
+// beta clamped), which the host computes with torch's ops as snnTorch does.
+//   se' = alpha se + x;  si' = beta si - x;  b0 = tau_alpha (se' + si')
+//   subtract: se' - threshold r, si' - si' r, b0 - (-si) r   (snnTorch's _base_sub, as coded)
+//   zero:     se' - se' r,       si' - si' r, b0 - b0 r
+// The membrane carried reaches the next step only through the reset (no leak of its own).
+template <class T>
+struct AlphaNeuron {
+  using opmath = T;
+  static constexpr int kStates = 3, kParams = 4;
+  static constexpr int kAlpha = 0, kBeta = 1, kThreshold = 2, kTau = 3;
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t>;
+  static void check(const char* op, const at::Tensor& alpha, const at::Tensor& beta,
+                    const at::Tensor& threshold, int64_t reset_mechanism) {
+    check_input(op, "alpha", alpha);
+    LeakyNeuron<T>::check(op, beta, threshold, reset_mechanism, false);
+  }
+  SnnTorchReset reset;
+  AlphaNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t reset_mechanism)
+      : reset{reset_mechanism, true} {}
+  static const char* lane_name(int k) {
+    return k == 0 ? "alpha" : k == 1 ? "beta" : k == 2 ? "threshold" : "alpha and beta";
+  }
+  template <class... A>
+  static std::array<at::Tensor, 4> lanes(const at::Tensor& alpha, const at::Tensor& beta,
+                                         const at::Tensor& threshold, const A&...) {
+    const at::Tensor log_alpha = at::log(at::clamp(alpha, 0, 1));
+    const at::Tensor log_beta = at::log(at::clamp(beta, 0, 1));
+    return {alpha, beta, threshold, at::add(at::div(log_alpha, at::sub(log_beta, log_alpha)), 1)};
+  }
+  // tau_alpha's gradient shared out: d tau / d log(alpha) = lb / (lb - la)^2, d tau / d log(beta)
+  // = -la / (lb - la)^2, times torch.clamp's gradient over the clamped value
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 4>& grads,
+                                           const std::array<at::Tensor, 4>&,
+                                           const at::Tensor& alpha, const at::Tensor& beta,
+                                           const A&...) {
+    const at::Tensor a = at::clamp(alpha.to(at::kDouble), 0, 1), b = at::clamp(beta.to(at::kDouble), 0, 1);
+    const at::Tensor la = at::log(a), lb = at::log(b), d = lb - la;
+    const at::Tensor in_a = at::logical_and(alpha >= 0, alpha <= 1);
+    const at::Tensor in_b = at::logical_and(beta >= 0, beta <= 1);
+    const at::Tensor g_alpha = grads[kAlpha] + at::where(in_a, grads[kTau] * lb / (d * d) / a, 0);
+    const at::Tensor g_beta = grads[kBeta] - at::where(in_b, grads[kTau] * la / (d * d) / b, 0);
+    return {at::sum_to(g_alpha, alpha.sizes()), at::sum_to(g_beta, beta.sizes()), grads[kThreshold]};
+  }
+
+  template <class V, class F>
+  C10_HOST_DEVICE V excitatory(const StepIn<V, F>& in) const {
+    return clamp_unit(in.p[kAlpha]) * in.state[1] + in.x;
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V inhibitory(const StepIn<V, F>& in) const {
+    return clamp_unit(in.p[kBeta]) * in.state[2] - in.x;
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V charge(const StepIn<V, F>& in) const {
+    const V threshold = in.p[kThreshold], r = reset.decided(in, threshold);
+    const V b0 = in.p[kTau] * (excitatory(in) + inhibitory(in));
+    if (reset.mechanism == 0) return b0 - (-in.state[2]) * r;
+    return reset.in_charge(b0, r, threshold);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, F>& in, V h) const { return h - in.p[kThreshold]; }
+  template <class V, class F>
+  C10_HOST_DEVICE void next(const StepIn<V, F>& in, V h, V, Values<V, 3>& out) const {
+    const V threshold = in.p[kThreshold], r = reset.decided(in, threshold);
+    const V se = excitatory(in), si = inhibitory(in);
+    out[0] = h;
+    out[1] = reset.mechanism == 0 ? se - threshold * r : reset.mechanism == 1 ? se - se * r : se;
+    out[2] = reset.mechanism == 2 ? si : si - si * r;
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE void vjp(const StepIn<V, F>& in, V, V, V sg, V gz, const Values<V, 3>& g_next,
+                           StepGrad<V, F>& g) const {
+    const V threshold = in.p[kThreshold], r = reset.decided(in, threshold);
+    const V gse = g_next[1], gsi = g_next[2];
+    const V gu = gz * sg, gh = gu + g_next[0];
+    const V gb0 = reset.mechanism == 1 ? gh * (V(1) - r) : gh;
+    const V kept_se = reset.mechanism == 1 ? V(1) - r : V(1);  // d se_next / d se'
+    const V kept_si = reset.mechanism == 2 ? V(1) : V(1) - r;  // d si_next / d si'
+    const V gse1 = gse * kept_se + gb0 * in.p[kTau];           // reaching se'
+    const V gsi1 = gsi * kept_si + gb0 * in.p[kTau];           // reaching si'
+    g.state[0] = V(0);
+    g.state[1] = gse1 * clamp_unit(in.p[kAlpha]);
+    g.state[2] = gsi1 * clamp_unit(in.p[kBeta]) + (reset.mechanism == 0 ? gh * r : V(0));
+    g.x = gse1 - gsi1;
+    g.p[kAlpha] = gse1 * in.state[1] * clamp_unit_grad(in.p[kAlpha]);
+    g.p[kBeta] = gsi1 * in.state[2] * clamp_unit_grad(in.p[kBeta]);
+    g.p[kThreshold] = reset.mechanism == 0 ? -gu - gse * r : -gu;
+    g.p[kTau] = gb0 * (excitatory(in) + inhibitory(in));
+  }
+};
+
+// Lapicque (snnTorch's Lapicque): the RC circuit of time step time_step,
+//   b0 = ((x R) (1 / (R C))) time_step + (1 - time_step / (R C)) mem
+// then the reset in the charge. Lanes: R, 1 / (R C), time_step, 1 - time_step / (R C), threshold,
+// the coefficients computed by the host with torch's ops, as snnTorch's step computes them.
+template <class T>
+struct LapicqueNeuron {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 5;
+  static constexpr int kR = 0, kInvRC = 1, kStep = 2, kKeep = 3, kThreshold = 4;
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, int64_t>;
+  static void check(const char* op, const at::Tensor& R, const at::Tensor& C,
+                    const at::Tensor& time_step, const at::Tensor& threshold, int64_t reset_mechanism) {
+    check_input(op, "R", R);
+    check_input(op, "C", C);
+    check_input(op, "time_step", time_step);
+    check_input(op, "threshold", threshold);
+    check_reset_mechanism(op, reset_mechanism);
+  }
+  SnnTorchReset reset;
+  LapicqueNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                 int64_t reset_mechanism)
+      : reset{reset_mechanism, true} {}
+  static const char* lane_name(int k) {
+    return k == kR ? "R" : k == kInvRC ? "R and C" : k == kStep ? "time_step"
+                     : k == kKeep ? "R, C and time_step" : "threshold";
+  }
+  template <class... A>
+  static std::array<at::Tensor, 5> lanes(const at::Tensor& R, const at::Tensor& C,
+                                         const at::Tensor& time_step, const at::Tensor& threshold,
+                                         const A&...) {
+    const at::Tensor RC = R * C;
+    return {R, at::reciprocal(RC), time_step, at::rsub(at::div(time_step, RC), 1), threshold};
+  }
+  // with k = 1 / (R C): dk/dR = -k^2 C, dk/dC = -k^2 R; keep = 1 - time_step k:
+  // dkeep/dR = time_step k^2 C, dkeep/dC = time_step k^2 R, dkeep/dtime_step = -k
+  template <class... A>
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 5>& grads,
+                                           const std::array<at::Tensor, 5>&, const at::Tensor& R,
+                                           const at::Tensor& C, const at::Tensor& time_step,
+                                           const A&...) {
+    const at::Tensor r = R.to(at::kDouble), c = C.to(at::kDouble), ts = time_step.to(at::kDouble);
+    const at::Tensor k = at::reciprocal(r * c), k2 = k * k;
+    const at::Tensor g_k = grads[kInvRC], g_keep = grads[kKeep];
+    return {at::sum_to(grads[kR] + (g_keep * ts - g_k) * k2 * c, R.sizes()),
+            at::sum_to((g_keep * ts - g_k) * k2 * r, C.sizes()),
+            at::sum_to(grads[kStep] - g_keep * k, time_step.sizes()), grads[kThreshold]};
+  }
+
+  template <class V, class F>
+  C10_HOST_DEVICE V charge(const StepIn<V, F>& in) const {
+    const V threshold = in.p[kThreshold];
+    const V b0 = in.x * in.p[kR] * in.p[kInvRC] * in.p[kStep] + in.p[kKeep] * in.state[0];
+    return reset.in_charge(b0, reset.decided(in, threshold), threshold);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, F>& in, V h) const { return h - in.p[kThreshold]; }
+  template <class V, class F>
+  C10_HOST_DEVICE void next(const StepIn<V, F>&, V h, V, Values<V, 1>& out) const { out[0] = h; }
+  template <class V, class F>
+  C10_HOST_DEVICE void vjp(const StepIn<V, F>& in, V, V, V sg, V gz, const Values<V, 1>& g_next,
+                           StepGrad<V, F>& g) const {
+    const V threshold = in.p[kThreshold], r = reset.decided(in, threshold);
+    const V gu = gz * sg, gh = gu + g_next[0];
+    const V gb0 = gh * reset.in_charge_d_b0(r);
+    const V xR = in.x * in.p[kR];
+    g.state[0] = gb0 * in.p[kKeep];
+    g.x = gb0 * in.p[kR] * in.p[kInvRC] * in.p[kStep];
+    g.p[kR] = gb0 * in.x * in.p[kInvRC] * in.p[kStep];
+    g.p[kInvRC] = gb0 * xR * in.p[kStep];
+    g.p[kStep] = gb0 * xR * in.p[kInvRC];
+    g.p[kKeep] = gb0 * in.state[0];
+    g.p[kThreshold] = -gu + gh * reset.in_charge_d_threshold(r);
+  }
+};
+
 // The names of a family's states: v, then the table's extra states ("w", or "syn_exc,syn_inh").
 inline std::vector<std::string> neuron_state_names(const std::string& extra) {
   std::vector<std::string> names{"v"};
@@ -641,6 +1104,15 @@ inline std::vector<std::string> neuron_state_names(const std::string& extra) {
   X(klif, KLIFNeuron, "", ", Tensor k, float tau, bool decay_input, bool scale_reset"             \
     SURROGATE_EXT_SPIKINGJELLY_RESET)                                                             \
   X(ilif, ILIFNeuron, "", ", float tau, bool factored_leak, float v_threshold, bool detach_reset") \
-  X(raf, RAFNeuron, "u", ", float b, float omega, float dt" SURROGATE_EXT_SPIKINGJELLY_RESET)
+  X(raf, RAFNeuron, "u", ", float b, float omega, float dt" SURROGATE_EXT_SPIKINGJELLY_RESET) \
+  X(leaky, LeakyNeuron, "", ", Tensor beta" SURROGATE_EXT_SNNTORCH_RESET ", bool reset_delay")     \
+  X(rleaky, RLeakyNeuron, "", ", Tensor recurrent_input, Tensor beta" SURROGATE_EXT_SNNTORCH_RESET \
+    ", bool reset_delay")                                                                         \
+  X(synaptic, SynapticNeuron, "syn", ", Tensor alpha, Tensor beta" SURROGATE_EXT_SNNTORCH_RESET    \
+    ", bool reset_delay")                                                                         \
+  X(rsynaptic, RSynapticNeuron, "syn", ", Tensor recurrent_input, Tensor alpha, Tensor beta"       \
+    SURROGATE_EXT_SNNTORCH_RESET ", bool reset_delay")                                            \
+  X(alpha, AlphaNeuron, "syn_exc,syn_inh", ", Tensor alpha, Tensor beta" SURROGATE_EXT_SNNTORCH_RESET) \
+  X(lapicque, LapicqueNeuron, "", ", Tensor R, Tensor C, Tensor time_step" SURROGATE_EXT_SNNTORCH_RESET)
 
 }  // namespace surrogate_ext
