@@ -414,6 +414,21 @@ def test_changes_to_spike_grad_and_buffers_are_followed():
 
 # --- The sequence path -----------------------------------------------------------------------
 
+def run_mode(name, mode, neuron, x):
+    """The neuron over x's steps, its outputs stacked over time: the user's loop with explicit
+    state ("loop") or the sequence path ("sequence")."""
+    if mode == "sequence":
+        return neuron.sequence(x)
+    states = getattr(neuron, ROWS[name].init)()
+    states = states if isinstance(states, tuple) else (states,)
+    steps = []
+    for t in range(x.shape[0]):
+        out = neuron(x[t], *states)
+        states = tuple(out[1:]) if not ROWS[name].recurrent else (out[0],) + tuple(out[1:])
+        steps.append(out)
+    return tuple(torch.stack(parts) for parts in zip(*steps))
+
+
 @pytest.mark.parametrize("kw", [{}, dict(reset_mechanism="zero", reset_delay=False),
                                 dict(learn_beta=True, learn_threshold=True)], ids=str)
 @pytest.mark.parametrize("name", list(ROWS))
@@ -429,17 +444,7 @@ def test_sequence_equals_the_loop(name, kw):
         torch.manual_seed(0)
         neuron = getattr(ours, name)(**constructor(name, **kw))
         xs = x.detach().clone().requires_grad_(True)
-        if mode == "loop":
-            states = getattr(neuron, ROWS[name].init)()
-            states = states if isinstance(states, tuple) else (states,)
-            steps = []
-            for t in range(x.shape[0]):
-                out = neuron(xs[t], *states)
-                states = tuple(out[1:]) if not ROWS[name].recurrent else (out[0],) + tuple(out[1:])
-                steps.append(out)
-            outs = tuple(torch.stack(parts) for parts in zip(*steps))
-        else:
-            outs = neuron.sequence(xs)
+        outs = run_mode(name, mode, neuron, xs)
         loss = sum((o * (k + 1.5)).sum() for k, o in enumerate(outs))
         leaves = [xs] + list(neuron.parameters())
         grads = torch.autograd.grad(loss, leaves)
@@ -480,16 +485,7 @@ def test_compile_fullgraph(name, mode):
     x = inputs(torch.float32, shape=(4, 3, SHAPE[-1]), scale=scale_for(name, kw))
 
     def run(neuron, x):
-        if mode == "sequence":
-            return neuron.sequence(x)
-        states = getattr(neuron, ROWS[name].init)()
-        states = states if isinstance(states, tuple) else (states,)
-        steps = []
-        for t in range(x.shape[0]):
-            out = neuron(x[t], *states)
-            states = tuple(out[1:]) if not ROWS[name].recurrent else (out[0],) + tuple(out[1:])
-            steps.append(out)
-        return tuple(torch.stack(parts) for parts in zip(*steps))
+        return run_mode(name, mode, neuron, x)
 
     torch._dynamo.reset()
     results = []
