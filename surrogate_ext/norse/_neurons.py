@@ -233,9 +233,18 @@ class _NorseNeuron(nn.Module):
         return tuple(args) + (self.dt,)
 
     def _initial(self, shape, x: Tensor) -> tuple:
-        """Norse's initial state: v = v_leak, i = 0 (float32, as Norse makes it)."""
-        v_leak = torch.as_tensor(self.p.v_leak).detach().to(device=x.device, dtype=torch.float32)
-        states = [v_leak.expand(shape)]
+        """Norse's initial state: v = v_leak, i = 0, float32 as Norse makes them, v a leaf that
+        requires a gradient (Norse sets ``state.v.requires_grad = True``), so that an output
+        requires one even when nothing else does: the cells' v is v_leak's shape, broadcast."""
+        v_leak = torch.as_tensor(self.p.v_leak).detach()
+        if self._sequence:
+            v = torch.full(shape, float(v_leak) if v_leak.numel() == 1 else 0.0, device=x.device,
+                           dtype=torch.float32)
+            if v_leak.numel() != 1:
+                v.copy_(v_leak.expand(shape))
+        else:
+            v = v_leak.to(device=x.device, dtype=torch.float32, copy=True)
+        states = [v.requires_grad_(True)]
         if len(self._row.neuron.states) == 2:
             states.append(torch.zeros(shape, device=x.device, dtype=torch.float32))
         return tuple(states)
@@ -261,14 +270,20 @@ class _NorseNeuron(nn.Module):
             out.append(s)
         return tuple(out)
 
-    def _check_input(self, input_tensor) -> None:
+    def _input(self, input_tensor) -> Tensor:
+        """The input as the kernels take it: a sparse one dense (Norse's sparse steps compute the
+        same values), bool and integer ones float32 (as Norse's float32 states promote them)."""
         name = type(self).__name__
         if not isinstance(input_tensor, Tensor):
             raise TypeError(f"{name}: input_tensor must be a tensor, got {type(input_tensor).__name__}")
-        if not input_tensor.is_floating_point():
-            raise TypeError(f"{name}: input_tensor must be a floating-point tensor, got {input_tensor.dtype}")
-        if self._sequence and input_tensor.dim() < 1:
+        x = input_tensor.to_dense() if input_tensor.is_sparse else input_tensor
+        if x.is_complex():
+            raise TypeError(f"{name}: input_tensor must be a real tensor, got {x.dtype}")
+        if not x.is_floating_point():
+            x = x.to(torch.float32)
+        if self._sequence and x.dim() < 1:
             raise ValueError(f"{name}: input_tensor must have shape [T, ...], got a 0-d tensor")
+        return x
 
 
 def _field(owner: str, name: str, value, as_tensor: bool) -> Tensor:
@@ -295,25 +310,32 @@ class _Cell(_NorseNeuron):
     _sequence = False
 
     def forward(self, input_tensor: Tensor, state=None):
-        self._check_input(input_tensor)
+        x = self._input(input_tensor)
         row = self._row
-        states = self._states(state, input_tensor.shape, input_tensor)
-        z, nexts = run_step(row.neuron, input_tensor, states, self._args(input_tensor), None, self._native())
-        return (z if row.fires else nexts[0]), row.state(*nexts)
+        states = self._states(state, x.shape, x)
+        z, nexts = run_step(row.neuron, x, states, self._args(x), None, self._native())
+        return _output(row, input_tensor, z, nexts[0]), row.state(*nexts)
 
 
 class _Sequence(_NorseNeuron):
     _sequence = True
 
     def forward(self, input_tensor: Tensor, state=None):
-        self._check_input(input_tensor)
+        x = self._input(input_tensor)
         row = self._row
-        states = self._states(state, input_tensor.shape[1:], input_tensor)
+        states = self._states(state, x.shape[1:], x)
         keep = self.record_states or not row.fires
-        z, seqs, lasts = run_multistep(row.neuron, input_tensor, states, self._args(input_tensor), None,
-                                       self._native(), keep_sequences=keep)
-        out = z if row.fires else seqs[0]
-        return out, row.state(*(seqs if self.record_states else lasts))
+        z, seqs, lasts = run_multistep(row.neuron, x, states, self._args(x), None, self._native(),
+                                       keep_sequences=keep)
+        return _output(row, input_tensor, z, seqs[0] if keep else None), \
+            row.state(*(seqs if self.record_states else lasts))
+
+
+def _output(row: NeuronClass, input_tensor: Tensor, z: Tensor, v: Tensor) -> Tensor:
+    """The spikes (sparse for a sparse input, as Norse's sparse steps return them), or v."""
+    if not row.fires:
+        return v
+    return z.to_sparse() if input_tensor.is_sparse else z
 
 
 def _make(row: NeuronClass, base: type, name: str, what: str) -> type:

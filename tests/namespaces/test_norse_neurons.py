@@ -226,7 +226,7 @@ def test_types_and_defaults_are_norses():
 
 
 BAD = [
-    (lambda: ours.LIFCell()(torch.ones(3, dtype=torch.int64)), TypeError, "input_tensor must be a floating-point"),
+    (lambda: ours.LIFCell()(torch.ones(3, dtype=torch.complex64)), TypeError, "input_tensor must be a real tensor"),
     (lambda: ours.LIF()([1.0, 2.0]), TypeError, "input_tensor must be a tensor"),
     (lambda: ours.LIF()(torch.tensor(1.0)), ValueError, r"input_tensor must have shape \[T, ...\]"),
     (lambda: ours.LIFCell(ours.LIFParameters(method="nope")), ValueError, "no such function exist"),
@@ -258,3 +258,21 @@ def test_works_without_norse_types():
     assert isinstance(state, ours.LIFFeedForwardState) and out.shape == (4, 2, 3)
     out, state = ours.LI()(torch.ones(4, 2, 3))
     assert isinstance(state, ours.LIState) and out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", ["LIFCell", "LIF"])
+def test_bool_and_sparse_inputs_as_norse(name):
+    """Norse's modules take bool and integer inputs (its float32 states promote them) and sparse
+    ones (spikes sparse); an output requires a gradient even when the input does not (Norse's
+    initial v requires one)."""
+    for x in (torch.tensor([[True, False], [False, True]]), torch.ones(2, 2, dtype=torch.int64),
+              torch.eye(2).to_sparse()):
+        z, s = getattr(ours, name)()(x)
+        peer_z, peer_s = getattr(norse, name)()(x)
+        assert z.is_sparse == peer_z.is_sparse and z.dtype == peer_z.dtype
+        assert torch.equal(z.to_dense(), peer_z.to_dense())
+        assert s.v.dtype == peer_s.v.dtype == torch.float32
+        torch.testing.assert_close(s.v, peer_s.v)
+    z, s = getattr(ours, name)()(torch.randn(3, 4))
+    assert s.v.requires_grad
+    s.v.sum().backward()
