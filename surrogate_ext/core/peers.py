@@ -20,7 +20,7 @@ import functools
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -38,6 +38,17 @@ class PeerParam:
 
 
 @dataclass(frozen=True)
+class AtZero:
+    """The peer's formula where its parameter ``param`` is 0: still defined (its limit), but
+    computed by another row, ``op`` with ``op_args`` and ``grad_scale`` (expressions of the
+    peer's parameters, as PeerSurrogate's). ``param`` may then be 0 (finite and >= 0)."""
+    param: str
+    op: str
+    op_args: Tuple[str, ...] = ()
+    grad_scale: str = "1.0"
+
+
+@dataclass(frozen=True)
 class PeerSurrogate:
     name: str  # the peer's name: snnTorch's factory, Norse's function
     op: str  # our operator: a registry row
@@ -48,33 +59,55 @@ class PeerSurrogate:
     stochastic: bool = False  # fires with probability g(x), the row's primitive
     gradient: str = ""  # the peer's gradient as its code computes it (docstrings, docs)
     fix: str = ""  # the peer's behaviour that we deliberately fix (docs; the tests check it)
+    at_zero: Optional[AtZero] = None  # a positive parameter that may also be 0, and its row there
 
     def __post_init__(self):
         if self.strict and self.stochastic:
             raise ValueError(f"{self.name}: strict and stochastic exclude each other")
-        if len(self.op_args) != len(registry.BY_OP[self.op].params):
-            raise ValueError(f"{self.name}: {self.op} takes {registry.BY_OP[self.op].param_names}")
+        for op, op_args in ((self.op, self.op_args),) + (
+                ((self.at_zero.op, self.at_zero.op_args),) if self.at_zero else ()):
+            if len(op_args) != len(registry.BY_OP[op].params):
+                raise ValueError(f"{self.name}: {op} takes {registry.BY_OP[op].param_names}")
+        if self.at_zero and self.at_zero.param not in self.param_names:
+            raise ValueError(f"{self.name}: at_zero names {self.at_zero.param}, not a parameter")
+
+    def zero_ok(self, param: str) -> bool:
+        """Whether the positive parameter ``param`` may also be 0 (the formula's limit there)."""
+        return self.at_zero is not None and self.at_zero.param == param
 
     @property
     def param_names(self) -> Tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
-    def expressions(self, ref: str) -> Tuple[Tuple[str, ...], str]:
+    def expressions(self, ref: str, at_zero: bool = False) -> Tuple[Tuple[str, ...], str]:
         """(the row's arguments, the gradient's multiplier) with the peer's parameter ``name``
-        written ``ref.format(name)``: ``"self.{}"`` in a module, ``"{}"`` in a function."""
+        written ``ref.format(name)``: ``"self.{}"`` in a module, ``"{}"`` in a function. With
+        ``at_zero``, those of the row that computes the formula where at_zero.param is 0."""
         names = {n: ref.format(n) for n in self.param_names}
-        return tuple(a.format(**names) for a in self.op_args), self.grad_scale.format(**names)
+        op_args, grad_scale = ((self.at_zero.op_args, self.at_zero.grad_scale) if at_zero
+                               else (self.op_args, self.grad_scale))
+        return tuple(a.format(**names) for a in op_args), grad_scale.format(**names)
 
-    def bind(self, *args, **kwargs) -> Tuple[Tuple[float, ...], float]:
-        """(the row's parameter values, the gradient's multiplier) for the peer's arguments,
-        defaults filled in: what the operator is called with."""
+    def op_for(self, *args, **kwargs) -> str:
+        """The row the peer's arguments are computed by (``at_zero.op`` where its parameter is 0)."""
+        return self.at_zero.op if self._at_zero(self._values(args, kwargs)) else self.op
+
+    def _values(self, args, kwargs) -> dict:
         values = {p.name: p.default for p in self.params}
         values.update(zip(self.param_names, args))
         values.update(kwargs)
         if set(values) != set(self.param_names) or any(v is REQUIRED for v in values.values()):
             raise TypeError(f"{self.name}: takes parameters {self.param_names}, got {values!r}")
-        scope = {n: to_float(self.name, n, v) for n, v in values.items()}
-        op_args, grad_scale = self.expressions("{}")
+        return {n: to_float(self.name, n, v) for n, v in values.items()}
+
+    def _at_zero(self, scope: dict) -> bool:
+        return self.at_zero is not None and scope[self.at_zero.param] == 0.0
+
+    def bind(self, *args, **kwargs) -> Tuple[Tuple[float, ...], float]:
+        """(the row's parameter values, the gradient's multiplier) for the peer's arguments,
+        defaults filled in: what the operator (:meth:`op_for`) is called with."""
+        scope = self._values(args, kwargs)
+        op_args, grad_scale = self.expressions("{}", self._at_zero(scope))
         return tuple(float(eval(a, {}, scope)) for a in op_args), float(eval(grad_scale, {}, scope))
 
     def signature(self) -> str:
@@ -83,11 +116,13 @@ class PeerSurrogate:
                          for p in self.params)
 
 
-def check_param(owner: str, name: str, value: float, positive: bool) -> float:
-    """``value``, or ValueError "<owner>: <name> must be finite[ and > 0], got <value>".
-    TorchScript compiles it, so the generated functions check their parameters when scripted."""
-    if not math.isfinite(value) or (positive and not value > 0.0):
-        raise ValueError(owner + ": " + name + " must be " + ("finite and > 0" if positive else "finite")
+def check_param(owner: str, name: str, value: float, positive: bool, zero_ok: bool = False) -> float:
+    """``value``, or ValueError "<owner>: <name> must be finite[ and > 0 | >= 0], got <value>"
+    (``zero_ok``: a positive parameter may be 0). TorchScript compiles it, so the generated
+    functions check their parameters when scripted."""
+    if not math.isfinite(value) or (positive and not (value > 0.0 or (zero_ok and value == 0.0))):
+        bound = " and >= 0" if zero_ok else " and > 0"
+        raise ValueError(owner + ": " + name + " must be finite" + (bound if positive else "")
                          + ", got " + str(value))
     return value
 
@@ -120,12 +155,14 @@ class PeerModule(_classes._Surrogate):
 
 def _checked_attributes(row: PeerSurrogate, **values) -> dict:
     return {p.name: check_param(row.name, p.name, to_float(row.name, p.name, values[p.name]),
-                                p.positive)
+                                p.positive, row.zero_ok(p.name))
             for p in row.params}
 
 
 def module_class(row: PeerSurrogate, module: str, namespace: dict, doc: str = "") -> type:
     """The module class of ``row``, named after the peer's factory, with the peer's signature."""
+    if row.at_zero:
+        raise NotImplementedError(f"{row.name}: a module computes one row; at_zero is for functions")
     op_args, grad_scale = row.expressions("self.{}")
     spec = _classes.ClassSpec(
         row.name, row.op, tuple((p.name, p.default) for p in row.params), spiking=False,
@@ -137,16 +174,27 @@ def module_class(row: PeerSurrogate, module: str, namespace: dict, doc: str = ""
 # --- functions ---------------------------------------------------------------------------------
 
 def function_source(row: PeerSurrogate) -> str:
-    """The source of ``row.name(x, *params)``: checks each parameter, then calls the operator."""
+    """The source of ``row.name(x, *params)``: checks each parameter, then calls the operator
+    (``row.at_zero``'s where its parameter is 0). An integer or bool ``x`` has no gradient: a
+    deterministic function returns the spikes x > 0 in x's dtype, as Norse's do; a stochastic one
+    draws from x as a float tensor (Norse's probability promotes it)."""
     params = "".join(f", {p.name}: float" + ("" if p.default is REQUIRED else f" = {float(p.default)!r}")
                      for p in row.params)
     checks = "".join(f"    {p.name} = check_param({row.name!r}, {p.name!r}, float({p.name}), "
-                     f"{p.positive})\n" for p in row.params)
-    op_args, grad_scale = row.expressions("{}")
-    args = "".join(f", {a}" for a in op_args)
+                     f"{p.positive}, {row.zero_ok(p.name)})\n" for p in row.params)
+    integer = "        x = x.float()\n" if row.stochastic else "        return (x > 0).to(x.dtype)\n"
+
+    def call(op: str, at_zero: bool) -> str:
+        op_args, grad_scale = row.expressions("{}", at_zero)
+        args = "".join(f", {a}" for a in op_args)
+        return (f"torch.ops.surrogate_ext.{op}(x{args}, strict={row.strict}, "
+                f"stochastic={row.stochastic}, grad_scale={grad_scale})")
+
+    zero = (f"    if {row.at_zero.param} == 0.0:\n        return {call(row.at_zero.op, True)}\n"
+            if row.at_zero else "")
     return (f"def {row.name}(x: torch.Tensor{params}) -> torch.Tensor:\n{checks}"
-            f"    return torch.ops.surrogate_ext.{row.op}(x{args}, strict={row.strict}, "
-            f"stochastic={row.stochastic}, grad_scale={grad_scale})\n")
+            f"    if not x.is_floating_point():\n{integer}{zero}"
+            f"    return {call(row.op, False)}\n")
 
 
 def function(row: PeerSurrogate, module: str, doc: str = ""):

@@ -20,7 +20,9 @@ NEURONS = neurons.NEURONS
 # detach_reset, the charge forms, per-neuron tensor arguments (marked "per-neuron": the tensor
 # argument's example value plus 0.5 plus a spread over the neurons; ("per-neuron", c): c plus the
 # spread, which takes snnTorch's beta and alpha across the ends of their clamp to [0, 1];
-# ("per-feature", c): the same over the last dimension only, broadcast over the batch).
+# ("per-feature", c): the same over the last dimension only, broadcast over the batch;
+# ("values", (a, b, ...)): per neuron, those values in turn: the clamp's ends exactly, where
+# torch.clamp's gradient depends on the torch version).
 CASES = {
     "if": [(1.0, 0.0, False), (0.75, None, True)],
     "lif": [(2.0, True, False, 1.0, 0.0, False), (3.0, True, False, 1.0, -0.25, False),
@@ -43,14 +45,16 @@ CASES = {
               (("per-neuron", 0.1), 0.9, 1, False), (("per-feature", 0.85), 1.0, 0, True),
               # a threshold below some initial states: the first step's reset r is 1, which
               # reset_delay=False's immediate reset (z - r) then meets with z = 0 and z = 1
-              (0.8, 0.25, 1, False), (0.8, 0.25, 0, False)],
+              (0.8, 0.25, 1, False), (0.8, 0.25, 0, False),
+              (("values", (0.0, 0.6, 1.0, 1.1, -0.1)), 0.9, 0, True)],
     "rleaky": [(0.3, 0.9, 1.0, 0, True), (-0.2, 0.8, 0.9, 1, True), (0.1, 0.95, 1.0, 2, True),
                (0.3, 0.9, 1.0, 0, False), (("per-neuron", 0.0), 0.7, 0.8, 1, False),
                (0.2, ("per-neuron", 0.85), ("per-neuron", 1.0), 0, True)],
     "synaptic": [(0.9, 0.8, 1.0, 0, True), (0.85, 0.7, 0.9, 1, True), (0.9, 0.8, 1.0, 2, True),
                  (0.9, 0.8, 1.0, 0, False), (0.6, 0.75, 0.8, 1, False),
                  (("per-neuron", 0.85), ("per-neuron", 0.1), ("per-neuron", 1.0), 0, True),
-                 (0.8, 0.7, 0.25, 1, False)],
+                 (0.8, 0.7, 0.25, 1, False),
+                 (("values", (1.0, 0.0, 0.7)), ("values", (0.9, 1.0, 0.0, 0.5)), 1.0, 0, True)],
     "rsynaptic": [(0.3, 0.9, 0.8, 1.0, 0, True), (-0.2, 0.85, 0.7, 0.9, 1, True),
                   (0.1, 0.9, 0.8, 1.0, 2, True), (0.3, 0.9, 0.8, 1.0, 0, False),
                   (("per-neuron", 0.0), ("per-neuron", 0.85), ("per-neuron", 0.1), 0.8, 1, False)],
@@ -92,7 +96,11 @@ def build_args(neuron, args, dtype, neurons_shape):
     out = []
     for a, v, example in zip(neuron.args, args, neuron.example):
         if a.type == "Tensor":
-            if v == "per-neuron" or isinstance(v, tuple):
+            if isinstance(v, tuple) and v[0] == "values":
+                n = math.prod(neurons_shape[1:])
+                v = torch.tensor([v[1][i % len(v[1])] for i in range(n)], dtype=dtype)
+                v = v.reshape(neurons_shape[1:])
+            elif v == "per-neuron" or isinstance(v, tuple):
                 center = v[1] if isinstance(v, tuple) else example + 0.5
                 shape = neurons_shape[-1:] if v[0] == "per-feature" else neurons_shape[1:]
                 spread = torch.linspace(-0.3, 0.3, math.prod(shape), dtype=torch.float64)

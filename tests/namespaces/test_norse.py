@@ -89,7 +89,7 @@ def test_super_fn_fix_alpha_is_used(dtype):
     """The paper's and Norse's documented 1/(alpha |x| + 1)^2; Norse 1.1.0 computes 1/(|x| + 1)^2
     for every alpha, which alpha = 1 reproduces."""
     x = torch.tensor([-2.0, -0.5, 0.0, 0.01, 0.5, 3.0], dtype=dtype)
-    for alpha in (100.0, 2.5, torch.tensor(100.0)):
+    for alpha in (100.0, 2.5, torch.tensor(100.0), 0.0):
         _, grad = spike_and_grad(lambda t: ours.super_fn(t, alpha), x)
         torch.testing.assert_close(grad, 1 / (float(alpha) * x.abs() + 1) ** 2)
         assert same(norse_grad("super_fn", (alpha,), x), 1 / (x.abs() + 1) ** 2)
@@ -193,6 +193,51 @@ def test_heaviside_matches_norse():
     assert not ours.heaviside(torch.ones(2, requires_grad=True)).requires_grad
 
 
+INTEGER_INPUTS = [torch.tensor([3, 0, -2, 1]), torch.tensor([True, False, True]),
+                  torch.tensor([-1, 5], dtype=torch.int8), torch.tensor([7, 0], dtype=torch.uint8)]
+
+
+@pytest.mark.parametrize("x", INTEGER_INPUTS, ids=lambda x: str(x.dtype))
+def test_integer_and_bool_tensors_spike_in_their_dtype(x):
+    """Regression: Norse's heaviside, threshold and deterministic *_fn take integer and bool
+    tensors and return x > 0 in x's dtype (norse.torch.functional.logical relies on it); ours
+    raised TypeError. The stochastic ones draw from x as a float tensor, as Norse's do."""
+    assert same(ours.heaviside(x), norse_threshold.heaviside(x))
+    for method, name in ours.METHODS.items():
+        assert same(ours.threshold(x, method, 2.0), norse_threshold.threshold(x, method, 2.0)), method
+        assert same(ours.sign(x, method, 2.0), norse_threshold.sign(x, method, 2.0)), method
+        if name != "heaviside":
+            assert same(getattr(ours, name)(x, 2.0), getattr(norse_threshold, name)(x, 2.0)), name
+    for name in STOCHASTIC:
+        z = getattr(ours, name)(x, 0.5)
+        assert z.dtype == norse_threshold.heavi_tanh_fn(x.float(), 1.0).dtype
+        assert ((z == 0) | (z == 1)).all()
+
+
+def test_norse_logical_under_native_thresholds():
+    """Regression (the issue's repro): Norse's own logical_or and muller_c on integer tensors."""
+    logical = pytest.importorskip("norse.torch.functional.logical")
+    a, b = torch.tensor([1, 0, 0, 1]), torch.tensor([1, 0, 0, 0])
+    expected = logical.logical_or(a, b), logical.muller_c(a, b, torch.tensor([0, 1, 0, 1]))
+    with ours.native_thresholds():
+        got = logical.logical_or(a, b), logical.muller_c(a, b, torch.tensor([0, 1, 0, 1]))
+    for g, e in zip(got, expected):
+        assert same(g, e)
+
+
+def test_super_alpha_zero_is_the_formula_limit():
+    """Regression: super at alpha = 0 (Norse's own tests use it) is 1/(0 |x| + 1)^2 = 1, defined;
+    ours raised. Negative and non-finite alpha still raise, naming it."""
+    x = torch.tensor([-3.0, -0.5, 0.0, 0.25, 8.0], dtype=torch.float64)
+    for fn in (lambda t: ours.super_fn(t, 0.0), lambda t: ours.threshold(t, "super", 0.0)):
+        z, grad = spike_and_grad(fn, x)
+        assert same(z, (x > 0).to(x.dtype))
+        assert same(grad, torch.ones_like(x))
+    for bad in (-1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="^super_fn: alpha must be finite and >= 0"):
+            ours.super_fn(x, bad)
+
+
 def test_unknown_method_raises_norses_error():
     x = torch.ones(2)
     with pytest.raises(ValueError) as theirs:
@@ -207,7 +252,8 @@ def test_bad_parameters_raise_naming_the_parameter(name):
     row = ROWS[name]
     x = torch.ones(3)
     for p in row.params:
-        for value in [math.nan, math.inf, -math.inf] + ([0.0, -1.0] if p.positive else []):
+        zero = [] if row.zero_ok(p.name) else [0.0]
+        for value in [math.nan, math.inf, -math.inf] + (zero + [-1.0] if p.positive else []):
             with pytest.raises(ValueError, match=f"^{name}: {p.name} must be finite"):
                 getattr(ours, name)(x, **{p.name: value})
     with pytest.raises(ValueError, match="^heavi_tanh_fn: k must be finite and > 0, got 0.0"):

@@ -50,6 +50,7 @@
 #include <ATen/ops/sub.h>
 #include <ATen/ops/where.h>
 #include <c10/util/Optional.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <array>
@@ -629,8 +630,8 @@ struct RAFNeuron : NoTensorArguments<0> {
 // Synaptic, RLeaky, RSynaptic) snnTorch also resets at once after the fire, z not detached (its
 // "avoid double reset", spk / graded_spikes_factor - reset, is z - r):
 //   subtract: mem = h - (z - r) threshold;   zero: mem = h - (z - r) h.
-// beta and alpha are clamped to [0, 1] in the charge, as snnTorch's step clamps them, with
-// torch.clamp's gradient (1 inside [0, 1], ends included; 0 outside and at NaN). Every parameter is
+// beta and alpha are clamped to [0, 1] in the charge, as snnTorch's step clamps them, with the
+// gradient torch.clamp has in the torch built against (kClampGradAtEnds). Every parameter is
 // a tensor argument (one value, or one per neuron: snnTorch's buffer or nn.Parameter);
 // graded_spikes_factor multiplies the spikes outside the operators.
 #define SURROGATE_EXT_SNNTORCH_RESET ", Tensor threshold, int reset_mechanism"
@@ -641,14 +642,26 @@ inline void check_reset_mechanism(const char* op, int64_t reset_mechanism) {
                     reset_mechanism);
 }
 
-// torch.clamp(a, 0, 1) (NaN stays NaN) and its gradient
+// torch.clamp(a, 0, 1) (NaN stays NaN) and its gradient: 1 inside (0, 1), 0 outside and at NaN;
+// at the ends 0 and 1, 1 up to torch 2.13 and 0 from torch 2.14, which gives clamp with number
+// bounds the minimum-norm subgradient (relu's and hardtanh's; pytorch/pytorch#184574).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 14)
+constexpr bool kClampGradAtEnds = false;
+#else
+constexpr bool kClampGradAtEnds = true;
+#endif
+// where torch.clamp(a, 0, 1) passes the gradient, on the host
+inline at::Tensor clamp_unit_passes(const at::Tensor& a) {
+  return kClampGradAtEnds ? at::logical_and(a >= 0, a <= 1) : at::logical_and(a > 0, a < 1);
+}
 template <class V>
 C10_HOST_DEVICE V clamp_unit(V a) {
   return Math<V>::where(a < V(0), V(0), Math<V>::where(a > V(1), V(1), a));
 }
 template <class V>
 C10_HOST_DEVICE V clamp_unit_grad(V a) {
-  return Math<V>::where(a >= V(0), Math<V>::where(a <= V(1), V(1), V(0)), V(0));
+  if (kClampGradAtEnds) return Math<V>::where(a >= V(0), Math<V>::where(a <= V(1), V(1), V(0)), V(0));
+  return Math<V>::where(a > V(0), Math<V>::where(a < V(1), V(1), V(0)), V(0));
 }
 
 // The gradients a step sends back through its fire and its reset after the fire.
@@ -944,8 +957,7 @@ struct AlphaNeuron {
                                            const A&...) {
     const at::Tensor a = at::clamp(alpha.to(at::kDouble), 0, 1), b = at::clamp(beta.to(at::kDouble), 0, 1);
     const at::Tensor la = at::log(a), lb = at::log(b), d = lb - la;
-    const at::Tensor in_a = at::logical_and(alpha >= 0, alpha <= 1);
-    const at::Tensor in_b = at::logical_and(beta >= 0, beta <= 1);
+    const at::Tensor in_a = clamp_unit_passes(alpha), in_b = clamp_unit_passes(beta);
     const at::Tensor g_alpha = grads[kAlpha] + at::where(in_a, grads[kTau] * lb / (d * d) / a, 0);
     const at::Tensor g_beta = grads[kBeta] - at::where(in_b, grads[kTau] * la / (d * d) / b, 0);
     return {at::sum_to(g_alpha, alpha.sizes()), at::sum_to(g_beta, beta.sizes()), grads[kThreshold]};

@@ -31,7 +31,7 @@ import torch
 
 from ...core import classes as _classes
 from ...core import peers as _peers
-from ...core.peers import REQUIRED, PeerParam, PeerSurrogate
+from ...core.peers import REQUIRED, AtZero, PeerParam, PeerSurrogate
 
 PEER = "Norse 1.1.0"
 
@@ -42,7 +42,8 @@ FUNCTIONS: Tuple[PeerSurrogate, ...] = (
                   ("{alpha}",), grad_scale="2.0 / {alpha}", gradient="1 / (alpha |x| + 1)^2",
                   fix="Norse 1.1.0's backward ignores alpha and computes 1 / (|x| + 1)^2, the value "
                       "here at alpha = 1 (native_thresholds(norse_superspike=True) runs Norse's "
-                      "neurons that way)"),
+                      "neurons that way)",
+                  at_zero=AtZero("alpha", "deterministic_pass")),
     PeerSurrogate("heavi_erfc_fn", "erf", _K, ("{k}",), grad_scale="2.0 / {k}",
                   gradient="2/sqrt(pi) exp(-(k x)^2)",
                   fix="in float64, Norse divides by a float32 sqrt(pi) (relative error 3.0e-8)"),
@@ -81,8 +82,10 @@ METHODS: Dict[str, str] = {
 
 
 def heaviside(data: torch.Tensor) -> torch.Tensor:
-    """Norse's ``heaviside``: 1 where data > 0, else 0 (NaN gives 0), in data's dtype; not
-    differentiable. ``torch.ops.surrogate_ext.heaviside(data, strict=True)``."""
+    """Norse's ``heaviside``: 1 where data > 0, else 0 (NaN gives 0), in data's dtype (integer and
+    bool tensors too); not differentiable. ``torch.ops.surrogate_ext.heaviside(data, strict=True)``."""
+    if not data.is_floating_point():
+        return (data > 0).to(data.dtype)
     return torch.ops.surrogate_ext.heaviside(data, strict=True)
 
 
