@@ -164,10 +164,13 @@ def threshold_call(method, alpha, norse_superspike: bool = False):
                              "neurons; use one of " + ", ".join(_threshold.METHODS))
         raise ValueError(_threshold._UNKNOWN_METHOD.format(method))
     row = _FUNCTIONS[name]
-    alpha = _peers.to_float(row.name, row.params[0].name, alpha)
-    _peers.check_param(row.name, row.params[0].name, alpha, row.params[0].positive)
-    params, grad_scale = row.bind(1.0 if norse_superspike and method == "super" else alpha)
-    return row.op, params, dict(strict=row.strict, grad_scale=grad_scale)
+    param = row.params[0]
+    alpha = _peers.check_param(row.name, param.name, _peers.to_float(row.name, param.name, alpha),
+                               param.positive, row.zero_ok(param.name))
+    if norse_superspike and method == "super":
+        alpha = 1.0
+    params, grad_scale = row.bind(alpha)
+    return row.op_for(alpha), params, dict(strict=row.strict, grad_scale=grad_scale)
 
 
 # --- The modules --------------------------------------------------------------------------------
