@@ -77,7 +77,7 @@ def run(mode: str, files: list, keyword: str, plugin_dir: str) -> dict:
         report = pathlib.Path(tmp) / "report.xml"
         env = dict(os.environ, SURROGATE_EXT_NORSE_SUITE=mode,
                    PYTHONPATH=os.pathsep.join([plugin_dir] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "norse_suite_plugin", "-p", "no:cacheprovider",
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "norse_suite_plugin", "-p", "no:cacheprovider", "--continue-on-collection-errors",
                "--rootdir", tmp, "-o", "addopts=", "-o", "junit_family=xunit1", "--junitxml", str(report)] + [str(f) for f in files]
         if keyword:
             cmd += ["-k", keyword]
