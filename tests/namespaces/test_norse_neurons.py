@@ -18,7 +18,7 @@ TOLERANCE = {torch.float32: dict(rtol=2e-5, atol=2e-5), torch.float64: dict(rtol
 DTYPES = [torch.float32, torch.float64]
 SHAPE = (8, 3, 7)  # [T, batch, features]
 METHODS = [("super", 1.0), ("heaviside", 100.0), ("triangle", 0.3), ("tanh", 2.0), ("circ", 1.5),
-           ("heavi_erfc", 2.0), ("super", 100.0)]
+           ("heavi_erfc", 2.0), ("super", 100.0), ("super", 0.0)]
 SAME_NUMBERS = {("super", 1.0), ("heaviside", 100.0), ("triangle", 0.3)}  # as Norse 1.1.0 computes
 ROWS = {row.cell: row for row in _neurons.CLASSES}
 # Norse's module of each of ours (Norse 1.1.0 has no LIFBox: its cell in a loop is the reference)
