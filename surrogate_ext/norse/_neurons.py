@@ -98,6 +98,22 @@ class LIState(NamedTuple):
     i: Tensor
 
 
+OWN_TYPES = {t.__name__: t for t in (LIFParameters, LIFBoxParameters, LIParameters, LIFFeedForwardState,
+                                      LIFBoxFeedForwardState, LIState)}
+"""The types above: those of the package without Norse. With Norse installed the package's are
+Norse's own (the same fields and defaults: the tests check it), so that code that tests a state's
+type (Norse's ``Lift``, a user's ``isinstance``) sees Norse's."""
+try:
+    import norse.torch as _norse_torch
+except ImportError:  # Norse is not installed: ours
+    _norse_torch = None
+else:
+    LIFParameters, LIFBoxParameters, LIParameters = (
+        _norse_torch.LIFParameters, _norse_torch.LIFBoxParameters, _norse_torch.LIParameters)
+    LIFFeedForwardState, LIFBoxFeedForwardState, LIState = (
+        _norse_torch.LIFFeedForwardState, _norse_torch.LIFBoxFeedForwardState, _norse_torch.LIState)
+
+
 # --- The classes' table -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -387,4 +403,4 @@ except ImportError:  # Norse is not installed: the same contract, without its ho
 __all__ = [r.cell for r in CLASSES] + [r.sequence for r in CLASSES] + [
     "LIFParameters", "LIFBoxParameters", "LIParameters", "LIFFeedForwardState",
     "LIFBoxFeedForwardState", "LIState", "SequentialState", "reset_value", "reset_subtract",
-    "threshold_call", "CLASSES"]
+    "threshold_call", "CLASSES", "OWN_TYPES"]
