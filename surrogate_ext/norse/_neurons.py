@@ -16,8 +16,8 @@ the T steps and one BPTT backward.
 The calling convention is Norse's: ``module(input_tensor, state=None) -> (output, state)``, the
 state ``None`` meaning Norse's initial state (v = v_leak, i = 0). Parameters are Norse's types
 (``LIFParameters``, ...) with their fields and defaults; a field may be a tensor (one value, or one
-per neuron, an ``nn.Parameter`` to learn it). Norse's own parameter and state objects are accepted
-(any object with the same fields). The spike function is Norse's ``threshold(x, method, alpha)``
+per neuron, an ``nn.Parameter`` to learn it). With Norse installed the types are Norse's own;
+without it, ours (:data:`OWN_TYPES`); any object with the same fields is accepted. The spike function is Norse's ``threshold(x, method, alpha)``
 as :mod:`.functional.threshold` computes it, fused into the neuron; ``method="super"`` follows
 ``native_thresholds(norse_superspike=...)`` (the paper's gradient by default).
 
