@@ -71,7 +71,8 @@ def norse_tests(directory: pathlib.Path, only) -> list:
 
 
 def run(mode: str, files: list, keyword: str, plugin_dir: str) -> dict:
-    """{test id: (outcome, first line of the error)} of one mode (from pytest's JUnit XML)."""
+    """{test id: (outcome, first line of the error)} of one mode (from pytest's JUnit XML). The
+    tests run in a scratch directory: the files some of them write land there."""
     import xml.etree.ElementTree as ElementTree
     with tempfile.TemporaryDirectory() as tmp:
         report = pathlib.Path(tmp) / "report.xml"
@@ -81,7 +82,7 @@ def run(mode: str, files: list, keyword: str, plugin_dir: str) -> dict:
                "--rootdir", tmp, "-o", "addopts=", "-o", "junit_family=xunit1", "--junitxml", str(report)] + [str(f) for f in files]
         if keyword:
             cmd += ["-k", keyword]
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         results = {}
         if report.exists():
             for case in ElementTree.parse(report).iter("testcase"):
