@@ -369,19 +369,20 @@ def timed_steps(nets, x, y, repeats: int, compiled: bool, network: Optional[Netw
 
 PARTS = ("spike function", "neuron update", "layers and loss", "optimizer", "Python and framework")
 # Backward (autograd node) names of the spike functions: the peers' Python Functions, ours.
-SPIKE_BACKWARDS = ("surrogatespike", "atanbackward", "sigmoidbackward", "_backward")
+SPIKE_BACKWARDS = ("surrogatespike", "atanbackward", "sigmoidbackward", "superspikebackward", "_backward")
 LAYER_NODES = ("convolution", "addmm", "mmbackward", "batchnorm", "maxpool", "view", "reshape",
                "mse", "mean", "onehot", "unsafeview", "t_backward", "tbackward", "linear", "nllloss",
                "logsoftmax")
+TRANSPOSE_NODES = ("t_backward", "tbackward")  # matched at the start: SelectBackward0 holds "tbackward"
 
 
 def _backward_part(node: str) -> str:
     n = node.lower()
-    if any(k in n for k in LAYER_NODES):
+    if any(k in n for k in LAYER_NODES if k not in TRANSPOSE_NODES) or n.startswith(TRANSPOSE_NODES):
         return "layers and loss"
     if "surrogate_ext::" in n and not _is_neuron_op(n.split("surrogate_ext::", 1)[1]):
         return "spike function"
-    if any(k in n for k in SPIKE_BACKWARDS[:3]):
+    if any(k in n for k in SPIKE_BACKWARDS[:4]):
         return "spike function"
     return "neuron update"  # the neurons' own arithmetic: Mul, Sub, Add, Div, Stack, ...
 
@@ -428,6 +429,8 @@ def profile_shares(net, x, y, network: Optional[Network] = None) -> Dict[str, fl
 
     for m in net.modules():
         sg = getattr(m, "surrogate_function", getattr(m, "spike_grad", None))
+        if sg is None and hasattr(m, "p") and hasattr(m, "dt"):  # Norse's neurons: the method is a string
+            handles += [m.register_forward_pre_hook(enter("neuron update")), m.register_forward_hook(leave)]
         if sg is not None:
             handles += [m.register_forward_pre_hook(enter("neuron update")), m.register_forward_hook(leave)]
             if isinstance(sg, torch.nn.Module):
