@@ -300,7 +300,8 @@ struct NeuronBackend {
   static void forward(const ForwardArgs<scalar_t, F>& a) {
     using T = typename F::opmath;
     for_each_block(a.N, a.steps, [&](int64_t lo, int64_t hi) {
-      auto state = std::make_unique<BlockValues<T, F::kStates>>();
+      // default-initialised (not zeroed: every value a block uses is written first)
+      std::unique_ptr<BlockValues<T, F::kStates>> state(new BlockValues<T, F::kStates>);
       for (int k = 0; k < F::kStates; ++k) {
         for (int64_t n = lo; n < hi; ++n) state->v[k][n - lo] = static_cast<T>(a.init[k][n]);
       }
@@ -326,13 +327,21 @@ struct NeuronBackend {
         BlockValues<T, F::kParams> sums;
         T h[kBlock], u[kBlock], sg[kBlock];
       };
-      auto b = std::make_unique<Block>();
-      for (int64_t n = lo; n < hi; ++n) {
-        Values<T, F::kStates> c;
-        initial_carry<T>(a, n, c);
-        for (int k = 0; k < F::kStates; ++k) b->carry.v[k][n - lo] = c[k];
-        for (int k = 0; k < F::kParams; ++k) b->sums.v[k][n - lo] = T(0);
-      }
+      std::unique_ptr<Block> b(new Block);  // default-initialised: written before it is read
+      // the carry and the sums start in SIMD vectors too: at T = 1 (a single step's backward)
+      // these per-neuron passes are a large part of the call
+      split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+        using V = decltype(lane);
+        for (int64_t j = 0; j < lanes; ++j) {
+          const int64_t n = first + j * width<V>();
+          Values<V, F::kStates> c;
+          initial_carry<V>(a, n, c);
+          b->carry.store(n - lo, c);
+          Values<V, F::kParams> zero;
+          for (int k = 0; k < F::kParams; ++k) zero[k] = V(0);
+          b->sums.store(n - lo, zero);
+        }
+      });
       for (int64_t t = a.steps - 1; t >= 0; --t) {
         split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
           recharge_row<decltype(lane)>(a, t, lo, first, lanes, b->h, b->u);
@@ -342,12 +351,18 @@ struct NeuronBackend {
           backward_row<decltype(lane)>(a, t, lo, first, lanes, b->h, b->u, b->sg, b->carry, b->sums);
         });
       }
-      for (int64_t n = lo; n < hi; ++n) {
-        for (int k = 0; k < F::kStates; ++k) a.grad_init[k][n] = static_cast<scalar_t>(b->carry.v[k][n - lo]);
-        for (int k = 0; k < F::kParams; ++k) {
-          if (a.grad_p[k] != nullptr) a.grad_p[k][n] = b->sums.v[k][n - lo];
+      split_lanes<scalar_t>(lo, hi, [&](auto lane, int64_t first, int64_t lanes) {
+        using V = decltype(lane);
+        for (int64_t j = 0; j < lanes; ++j) {
+          const int64_t n = first + j * width<V>();
+          const Values<V, F::kStates> c = b->carry.template load<V>(n - lo);
+          for (int k = 0; k < F::kStates; ++k) Lane<V>::store(a.grad_init[k] + n, c[k]);
+          const Values<V, F::kParams> p = b->sums.template load<V>(n - lo);
+          for (int k = 0; k < F::kParams; ++k) {
+            if (a.grad_p[k] != nullptr) Lane<V>::store(a.grad_p[k] + n, p[k]);
+          }
         }
-      }
+      });
     });
   }
 };

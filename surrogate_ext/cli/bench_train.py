@@ -25,7 +25,7 @@ interleaved (every variant once per round, in an order shuffled each round), on 
 the tutorial's shape; the table gives the median of each variant, and its speed-up over the peer
 with the spread (the slowest and the fastest round's ratio). ``--profile`` adds where a step's time
 goes (one profiled step per variant): the spike function, the rest of the neuron update, the
-layers, the optimizer, and what is left (Python). ``--compile`` times the peer's network and ours
+layers, the optimizer, and what is left (Python). ``--compile`` times the peer's network and ours (each of our variants)
 under ``torch.compile`` (Inductor) instead, after a first compiled step.
 
 The peers come from their installed packages (SpikingJelly 2.0 beside 0.0.0.0.14: see
@@ -500,7 +500,7 @@ def main(argv=None, prog="surrogate-ext bench train") -> int:
             print(f"\n{name}: left out, {network.peer} is missing ({e})")
             continue
         if args.compile:
-            nets = {v: nets[v] for v in ("peer", "ours")}
+            nets = {v: net for v, net in nets.items() if v == "peer" or v.startswith("ours")}
         x, y = batch(network)
         print(f"\n{name}: {network.description}")
         verdicts = check_against_peer(nets, x, y, network)

@@ -177,7 +177,8 @@ def function_source(row: PeerSurrogate) -> str:
     """The source of ``row.name(x, *params)``: checks each parameter, then calls the operator
     (``row.at_zero``'s where its parameter is 0). An integer or bool ``x`` has no gradient: a
     deterministic function returns the spikes x > 0 in x's dtype, as Norse's do; a stochastic one
-    draws from x as a float tensor (Norse's probability promotes it)."""
+    draws from x as a float tensor (Norse's probability promotes it). A complex ``x`` reaches the
+    operator, whose TypeError names the dtypes it takes."""
     params = "".join(f", {p.name}: float" + ("" if p.default is REQUIRED else f" = {float(p.default)!r}")
                      for p in row.params)
     checks = "".join(f"    {p.name} = check_param({row.name!r}, {p.name!r}, float({p.name}), "
@@ -193,7 +194,7 @@ def function_source(row: PeerSurrogate) -> str:
     zero = (f"    if {row.at_zero.param} == 0.0:\n        return {call(row.at_zero.op, True)}\n"
             if row.at_zero else "")
     return (f"def {row.name}(x: torch.Tensor{params}) -> torch.Tensor:\n{checks}"
-            f"    if not x.is_floating_point():\n{integer}{zero}"
+            f"    if not x.is_floating_point() and not x.is_complex():\n{integer}{zero}"
             f"    return {call(row.op, False)}\n")
 
 

@@ -355,10 +355,13 @@ class SpikingNeuron(nn.Module):
     def _unchanged(self, name: str, fn):
         """fn(the buffer or parameter `name`), computed again only when the attribute is another
         tensor, was written in place (its version counter: load_state_dict copies in place) or
-        changed requires_grad: what a call would otherwise recompute with a torch op of its own."""
+        changed requires_grad: what a call would otherwise recompute with a torch op of its own.
+        Under torch.compile, fn(the tensor), traced (a graph does not branch on the memory)."""
         t = self._buffers.get(name)
         if t is None:
             t = self._parameters[name]
+        if torch.compiler.is_compiling():
+            return fn(t)
         key = (t._version, t.requires_grad)
         seen = self._checked.get(name)
         if seen is None or seen[0] is not t or seen[1] != key:
@@ -366,7 +369,10 @@ class SpikingNeuron(nn.Module):
         return seen[2]
 
     def _graded(self, spk: Tensor) -> Tensor:
-        """spk times graded_spikes_factor, unless the factor is a fixed 1."""
+        """spk times graded_spikes_factor, unless the factor is a fixed 1 (under torch.compile
+        always the product, with no branch on the factor's value: spk * 1 is spk)."""
+        if torch.compiler.is_compiling():
+            return spk * self.graded_spikes_factor
         if self._unchanged("graded_spikes_factor", _is_one):
             return spk
         return spk * self.graded_spikes_factor

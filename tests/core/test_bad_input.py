@@ -284,11 +284,13 @@ def _namespace_cases():
     """The drop-in namespaces, from their tables: SpikingJelly 2.0's classes (the registry),
     snnTorch's factories and Norse's functions (their PeerSurrogate rows). Bad parameter values
     are enumerated per namespace in its own test file (see KNOWN_SUBMODULES); here every entry
-    point gets an invalid parameter and an int64 tensor."""
+    point gets an invalid parameter and an int64 tensor (Norse's functions take integer tensors, as
+    Norse's do: a complex one)."""
     from surrogate_ext.activation_based import surrogate as activation_based
     from surrogate_ext.norse.functional import threshold as norse
     from surrogate_ext.snntorch import surrogate as snntorch
     int64 = torch.ones(3, dtype=torch.int64)
+    complex64 = torch.ones(3, dtype=torch.complex64)
     for entry in registry.SURROGATES:
         if not hasattr(activation_based, entry.cls):
             continue
@@ -313,7 +315,8 @@ def _namespace_cases():
                                f"{p.name} must be", id=f"snntorch.{row.name}-{p.name}=inf")
     for row in norse.FUNCTIONS:
         function, kw = getattr(norse, row.name), valid(row)
-        yield pytest.param(lambda f=function, kw=kw: f(int64, **kw), TypeError, "float32", id=f"norse.{row.name}-int64")
+        yield pytest.param(lambda f=function, kw=kw: f(complex64, **kw), TypeError, "float32",
+                           id=f"norse.{row.name}-complex64")
         for p in row.params:
             yield pytest.param(lambda f=function, kw={**kw, p.name: math.nan}: f(torch.ones(3), **kw), ValueError,
                                f"{p.name} must be", id=f"norse.{row.name}-{p.name}=nan")

@@ -466,6 +466,49 @@ def test_sequence_takes_states_and_continues():
         lif.sequence(torch.tensor(1.0))
 
 
+# --- torch.compile ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["loop", "sequence"])
+@pytest.mark.parametrize("name", list(ROWS))
+def test_compile_fullgraph(name, mode):
+    """Under torch.compile(fullgraph=True) (no graph break): the user's loop with explicit state
+    (learnable beta and threshold, graded spikes) and the sequence path give eager's spikes, states
+    and gradients. Regression: the per-call memory of the module's buffers branched on their values,
+    a data-dependent guard that stopped Dynamo."""
+    kw = {flag: True for flag in ("learn_beta", "learn_threshold", "learn_graded_spikes_factor")
+          if flag in ROWS[name].signature}
+    x = inputs(torch.float32, shape=(4, 3, SHAPE[-1]), scale=scale_for(name, kw))
+
+    def run(neuron, x):
+        if mode == "sequence":
+            return neuron.sequence(x)
+        states = getattr(neuron, ROWS[name].init)()
+        states = states if isinstance(states, tuple) else (states,)
+        steps = []
+        for t in range(x.shape[0]):
+            out = neuron(x[t], *states)
+            states = tuple(out[1:]) if not ROWS[name].recurrent else (out[0],) + tuple(out[1:])
+            steps.append(out)
+        return tuple(torch.stack(parts) for parts in zip(*steps))
+
+    torch._dynamo.reset()
+    results = []
+    for fn in (run, torch.compile(run, fullgraph=True, backend="aot_eager")):
+        torch.manual_seed(0)
+        neuron = getattr(ours, name)(**constructor(name, **kw))
+        xs = x.clone().requires_grad_(True)
+        outs = fn(neuron, xs)
+        loss = sum((o * (k + 1.5)).sum() for k, o in enumerate(outs))
+        grads = torch.autograd.grad(loss, [xs] + list(neuron.parameters()))
+        results.append(([o.detach() for o in outs], grads))
+    (outs, grads), (c_outs, c_grads) = results
+    assert outs[0].sum() > 0
+    for a, b in zip(outs, c_outs):
+        assert torch.equal(a, b)
+    for a, b in zip(grads, c_grads):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
 # --- Nativeness ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(ROWS))

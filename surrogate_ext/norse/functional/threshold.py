@@ -84,7 +84,7 @@ METHODS: Dict[str, str] = {
 def heaviside(data: torch.Tensor) -> torch.Tensor:
     """Norse's ``heaviside``: 1 where data > 0, else 0 (NaN gives 0), in data's dtype (integer and
     bool tensors too); not differentiable. ``torch.ops.surrogate_ext.heaviside(data, strict=True)``."""
-    if not data.is_floating_point():
+    if not data.is_floating_point() and not data.is_complex():
         return (data > 0).to(data.dtype)
     return torch.ops.surrogate_ext.heaviside(data, strict=True)
 
