@@ -1,6 +1,7 @@
 """Benchmark of a training step on the peers' own tutorial networks: what a user's model gains.
 
-    surrogate-ext bench train [--networks sj2-csnn,sj2-csnn-step,sj2-mlp,snntorch-tutorial5]
+    surrogate-ext bench train [--networks sj2-csnn,sj2-csnn-step,sj2-mlp,snntorch-tutorial5,
+                                          norse-mlp,norse-mlp-cell]
                               [--repeats 9] [--threads 1] [--profile] [--compile] [--json FILE]
 
 Each network (:data:`NETWORKS`) is built from the same weights in its variants:
@@ -8,8 +9,11 @@ Each network (:data:`NETWORKS`) is built from the same weights in its variants:
 * ``peer``: the peer's network as its tutorial writes it (its neurons, its surrogate);
 * ``peer + our surrogate``: the same with our surrogate module swapped in;
 * ``ours``: the tutorial's code with the peer's neuron import renamed to ours
-  (``surrogate_ext.activation_based.neuron``, ``surrogate_ext.snntorch``), our surrogate: the
-  fused neurons (for snnTorch, in the user's own loop over time: a fused step per call);
+  (``surrogate_ext.activation_based.neuron``, ``surrogate_ext.snntorch``, ``surrogate_ext.norse``),
+  our surrogate: the fused neurons (for snnTorch and ``norse-mlp-cell``, in the user's own loop over
+  time: a fused step per call; Norse's ``LIF`` in ``norse-mlp``: the whole sequence in one);
+* ``peer + native_thresholds`` (Norse's MLP): Norse's network run within
+  ``surrogate_ext.norse.native_thresholds(norse_superspike=True)``;
 * ``ours, sequence`` (snnTorch's tutorial): the same network with each neuron layer run over the
   whole sequence in one operator (``Leaky.sequence``), the layers doing the same work.
 
@@ -44,8 +48,8 @@ from surrogate_ext.cli.peer_imports import import_spikingjelly2
 
 # The default run's time, for --help: measured on the project's 2-core x86-64 machine (torch
 # 2.13.0, one thread, other jobs on the cores).
-DEFAULT_RUN = ("about 4 and a half minutes (9 rounds of the four networks and their variants, 1 thread; "
-               "snnTorch's tutorial 5 alone, about 30 s)")
+DEFAULT_RUN = ("about 5 minutes (9 rounds of the six networks and their variants, 1 thread; "
+               "snnTorch's tutorial 5 alone, about 30 s; Norse's two MLPs, about 30 s)")
 
 VARIANTS = ("peer", "peer + our surrogate", "ours")
 SEQUENCE = "ours, sequence"
@@ -178,6 +182,60 @@ def _membrane_cross_entropy(out, y):
     return sum(F.cross_entropy(mem_rec[t], y) for t in range(mem_rec.shape[0]))
 
 
+NATIVE_THRESHOLDS = "peer + native_thresholds"
+
+
+class _NorseMLP(torch.nn.Module):
+    """Norse's MLP, ``SequentialState(Linear(784, 1000), LIF(), Linear(1000, 10), LIF())`` with
+    the default ``LIFParameters``, on the image as a constant input current over T steps; the
+    output is the last layer's spikes [T, B, 10]. With ``cell``, the same layers with ``LIFCell``
+    in the user's loop over time. ``thresholds``: a context the forward runs in (the peer's
+    variant: none; the others: ``native_thresholds(norse_superspike=True)``, our thresholds with
+    Norse 1.1.0's super-spike gradient, which our neurons follow, so that every variant computes
+    the peer's numbers)."""
+
+    def __init__(self, lib, thresholds, cell: bool = False, steps: int = 25, hidden: int = 1000):
+        super().__init__()
+        neuron = lib.LIFCell if cell else lib.LIF
+        self.net = lib.SequentialState(torch.nn.Linear(28 * 28, hidden), neuron(),
+                                       torch.nn.Linear(hidden, 10), neuron())
+        self.thresholds, self.cell, self.steps = thresholds, cell, steps
+
+    def forward(self, x):
+        x_seq = x.flatten(1).expand(self.steps, -1, -1)
+        with self.thresholds():
+            if not self.cell:
+                return self.net(x_seq)[0]
+            fc1, lif1, fc2, lif2 = self.net
+            s1 = s2 = None
+            spikes = []
+            for t in range(self.steps):
+                z1, s1 = lif1(fc1(x_seq[t]), s1)
+                z2, s2 = lif2(fc2(z1), s2)
+                spikes.append(z2)
+            return torch.stack(spikes)
+
+
+def _norse_modules(variant: str):
+    """(the neurons' package, the forward's threshold context) of a variant of Norse's MLP."""
+    import contextlib
+    import functools
+
+    import surrogate_ext.norse as ours
+    native = functools.partial(ours.native_thresholds, norse_superspike=True)
+    if variant == "ours":
+        return ours, native
+    import norse.torch
+    return norse.torch, (native if variant == NATIVE_THRESHOLDS else contextlib.nullcontext)
+
+
+def _norse_network(name: str, cell: bool, description: str) -> Network:
+    return Network(name, "Norse 1.1.0", description, lambda lib, thresholds: _NorseMLP(lib, thresholds, cell),
+                   128, (1, 28, 28), variants=("peer", NATIVE_THRESHOLDS, "ours"), modules=_norse_modules,
+                   loss=lambda out, y: rate_mse(out.mean(0), y),
+                   optimizer=lambda params: torch.optim.Adam(params, lr=2e-3))
+
+
 NETWORKS: Tuple[Network, ...] = (
     Network("sj2-csnn", "SpikingJelly 2.0", "CSNN (Fashion-MNIST tutorial shape, 32 channels), T=4, "
             "B=32, multi-step LIF", _csnn("m"), 32, (1, 28, 28)),
@@ -190,6 +248,9 @@ NETWORKS: Tuple[Network, ...] = (
             variants=VARIANTS + (SEQUENCE,), modules=_snntorch_modules, loss=_membrane_cross_entropy,
             optimizer=lambda params: torch.optim.Adam(params, lr=5e-4, betas=(0.9, 0.999)),
             spikes=lambda out: out[0]),
+    _norse_network("norse-mlp", False, "Norse's MLP: SequentialState(Linear(784, 1000), LIF(), "
+                   "Linear(1000, 10), LIF()), T=25, B=128, constant current input, Adam"),
+    _norse_network("norse-mlp-cell", True, "the same with LIFCell in the user's loop over time"),
 )
 """The networks, by name."""
 
@@ -308,19 +369,20 @@ def timed_steps(nets, x, y, repeats: int, compiled: bool, network: Optional[Netw
 
 PARTS = ("spike function", "neuron update", "layers and loss", "optimizer", "Python and framework")
 # Backward (autograd node) names of the spike functions: the peers' Python Functions, ours.
-SPIKE_BACKWARDS = ("surrogatespike", "atanbackward", "sigmoidbackward", "_backward")
+SPIKE_BACKWARDS = ("surrogatespike", "atanbackward", "sigmoidbackward", "superspikebackward", "_backward")
 LAYER_NODES = ("convolution", "addmm", "mmbackward", "batchnorm", "maxpool", "view", "reshape",
                "mse", "mean", "onehot", "unsafeview", "t_backward", "tbackward", "linear", "nllloss",
                "logsoftmax")
+TRANSPOSE_NODES = ("t_backward", "tbackward")  # matched at the start: SelectBackward0 holds "tbackward"
 
 
 def _backward_part(node: str) -> str:
     n = node.lower()
-    if any(k in n for k in LAYER_NODES):
+    if any(k in n for k in LAYER_NODES if k not in TRANSPOSE_NODES) or n.startswith(TRANSPOSE_NODES):
         return "layers and loss"
     if "surrogate_ext::" in n and not _is_neuron_op(n.split("surrogate_ext::", 1)[1]):
         return "spike function"
-    if any(k in n for k in SPIKE_BACKWARDS[:3]):
+    if any(k in n for k in SPIKE_BACKWARDS[:4]):
         return "spike function"
     return "neuron update"  # the neurons' own arithmetic: Mul, Sub, Add, Div, Stack, ...
 
@@ -367,6 +429,8 @@ def profile_shares(net, x, y, network: Optional[Network] = None) -> Dict[str, fl
 
     for m in net.modules():
         sg = getattr(m, "surrogate_function", getattr(m, "spike_grad", None))
+        if sg is None and hasattr(m, "p") and hasattr(m, "dt"):  # Norse's neurons: the method is a string
+            handles += [m.register_forward_pre_hook(enter("neuron update")), m.register_forward_hook(leave)]
         if sg is not None:
             handles += [m.register_forward_pre_hook(enter("neuron update")), m.register_forward_hook(leave)]
             if isinstance(sg, torch.nn.Module):

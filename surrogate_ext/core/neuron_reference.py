@@ -227,6 +227,35 @@ def lapicque_step(x, states, R, C, time_step, threshold, reset_mechanism, *, fir
     return fire(h - threshold), (h,)
 
 
+def norse_current(x, v, i, tau_syn_inv, tau_mem_inv, v_leak, dt):
+    """Norse's charge with a synaptic current (lif_feed_forward_step, li_feed_forward_step):
+    (h, the current after the step), in Norse's order of evaluation."""
+    i_jump = i + x
+    h = v + dt * tau_mem_inv * ((v_leak - v) + i_jump)
+    return h, i_jump + -dt * tau_syn_inv * i_jump
+
+
+def norse_lif_step(x, states, tau_syn_inv, tau_mem_inv, v_leak, v_th, v_reset, dt, *, fire):
+    v, i = states
+    h, i = norse_current(x, v, i, tau_syn_inv, tau_mem_inv, v_leak, dt)
+    z = fire(h - v_th)
+    return z, ((1 - z) * h + z * v_reset, i)
+
+
+def norse_lif_box_step(x, states, tau_mem_inv, v_leak, v_th, v_reset, subtract_reset, dt, *, fire):
+    (v,) = states
+    h = v + dt * tau_mem_inv * (x + v_leak - v)
+    z = fire(h - v_th)
+    return z, ((1 - z) * h + z * ((h - v_th) if subtract_reset else v_reset),)
+
+
+def norse_li_step(x, states, tau_syn_inv, tau_mem_inv, v_leak, dt, *, fire):
+    """The leaky integrator never fires: its spike is 0 and ``fire`` is not called."""
+    v, i = states
+    h, i = norse_current(x, v, i, tau_syn_inv, tau_mem_inv, v_leak, dt)
+    return torch.zeros_like(h), (h, i)
+
+
 def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: Callable,
               keep_sequences: bool = True):
     """Runs ``step`` over the T steps of ``x_seq``: ``(spike_seq, state_seqs, last_states)``, the
@@ -246,4 +275,4 @@ def multistep(step: Callable, x_seq: Tensor, states: States, args: tuple, fire: 
 
 
 __all__ = [name for name in list(globals()) if name.endswith("_step")] + [
-    "multistep", "reset", "leak", "snntorch_reset", "snntorch_in_charge", "snntorch_after_fire"]
+    "multistep", "reset", "leak", "snntorch_reset", "snntorch_in_charge", "snntorch_after_fire", "norse_current"]

@@ -23,7 +23,7 @@ from torch import Tensor
 from . import neuron_reference, registry
 from .registry import FINITE, POSITIVE
 
-SJ14, SJ2, SNNTORCH = registry.SJ14, registry.SJ2, registry.SNNTORCH
+SJ14, SJ2, SNNTORCH, NORSE = registry.SJ14, registry.SJ2, registry.SNNTORCH, registry.NORSE
 
 FINITE_OR_NONE = (lambda v: v is None or math.isfinite(v), "finite or None")
 
@@ -81,6 +81,7 @@ class Neuron:
     origin: str = SJ2  # the library (and version) whose neuron the family mirrors
     example: tuple = ()  # valid argument values (a tensor argument's as a float), the peer's defaults
     example_surrogate: Tuple[str, Tuple[float, ...]] = ("atan", (2.0,))  # one it fires with
+    fires: bool = True  # False: the family never fires (Norse's leaky integrator), its spike is 0
 
     def example_args(self, dtype=torch.float32) -> tuple:
         """The example's values, tensor arguments as 0-d tensors of ``dtype``."""
@@ -131,6 +132,11 @@ def _float(name):
     return Arg(name, "float", FINITE)
 
 
+_NORSE_RATES = (Arg("tau_syn_inv", "Tensor"), Arg("tau_mem_inv", "Tensor"))
+_NORSE_DT = Arg("dt", "float", POSITIVE)
+_NORSE_SUPER = ("soft_sign", (100.0,))  # Norse's default threshold: super_fn at alpha = 100
+
+
 # The rows, in the order of the C++ table (SURROGATE_EXT_FOR_EACH_NEURON).
 NEURONS: Tuple[Neuron, ...] = (
     Neuron("if", SPIKINGJELLY_RESET, example=(1.0, 0.0, False)),
@@ -169,6 +175,16 @@ NEURONS: Tuple[Neuron, ...] = (
            extra_states=("syn_exc", "syn_inh"), origin=SNNTORCH, example=(0.9, 0.8, 1.0, 1)),
     Neuron("lapicque", (Arg("R", "Tensor"), Arg("C", "Tensor"), Arg("time_step", "Tensor")) + SNNTORCH_RESET,
            origin=SNNTORCH, example=(1.0, 2.0, 1.0, 1.0, 0)),
+    # Norse 1.1.0's feed-forward neurons (the examples: its defaults, and its dt)
+    Neuron("norse_lif", _NORSE_RATES + (Arg("v_leak", "Tensor"), Arg("v_th", "Tensor"),
+                                        Arg("v_reset", "Tensor"), _NORSE_DT),
+           extra_states=("i",), origin=NORSE, example=(200.0, 100.0, 0.0, 1.0, 0.0, 0.001),
+           example_surrogate=_NORSE_SUPER),
+    Neuron("norse_lif_box", (Arg("tau_mem_inv", "Tensor"), Arg("v_leak", "Tensor"), Arg("v_th", "Tensor"),
+                             Arg("v_reset", "Tensor"), Arg("subtract_reset", "bool"), _NORSE_DT),
+           origin=NORSE, example=(100.0, 0.0, 1.0, 0.0, False, 0.001), example_surrogate=_NORSE_SUPER),
+    Neuron("norse_li", _NORSE_RATES + (Arg("v_leak", "Tensor"), _NORSE_DT), extra_states=("i",),
+           origin=NORSE, fires=False, example=(200.0, 100.0, 0.0, 0.001), example_surrogate=_NORSE_SUPER),
 )
 
 BY_NAME = {n.name: n for n in NEURONS}

@@ -102,6 +102,7 @@ KNOWN_SUBMODULES = {
     "snntorch._neurons",  # tests/namespaces/test_snntorch_neurons.py::test_bad_input_names_the_argument
     "norse", "norse.functional",
     "norse.functional.threshold",  # tests/namespaces/test_norse.py::test_bad_parameters_raise_naming_the_parameter
+    "norse._neurons",  # tests/namespaces/test_norse_neurons.py::test_bad_input
     "__main__", "cli", "cli.options", "cli.bench", "cli.bench_neuron", "cli.demo", "cli.plot", "cli.selfcheck",
     "cli.bench_compile",  # no entry points of user tensors (tests/core/test_compile.py)
     "cli.bench_train", "cli.peer_imports",  # programs: no entry points of user tensors

@@ -43,6 +43,7 @@
 #include <ATen/ops/div.h>
 #include <ATen/ops/log.h>
 #include <ATen/ops/logical_and.h>
+#include <ATen/ops/mul.h>
 #include <ATen/ops/reciprocal.h>
 #include <ATen/ops/rsub.h>
 #include <ATen/ops/sigmoid.h>
@@ -1084,6 +1085,212 @@ struct LapicqueNeuron {
   }
 };
 
+// --- Norse 1.1.0 (norse.torch.functional: lif, lif_box, leaky_integrator) ----------------------
+//
+// Norse's forward-Euler step of length dt (an argument). Its rates enter as lanes dt tau_mem_inv
+// and -dt tau_syn_inv, which the host computes with torch's ops as Norse's step does
+// (`dt * p.tau_mem_inv`, `-dt * p.tau_syn_inv`), so that the charge rounds as Norse's. Every
+// other parameter is a tensor argument (one value, or one per neuron), as Norse's fields are.
+// A rate lane: dt tau_inv (torch.mul(tau_inv, dt), as Norse's `dt * p.tau_mem_inv`).
+inline at::Tensor norse_rate(const at::Tensor& tau_inv, double dt) { return at::mul(tau_inv, dt); }
+
+// LIF's feed-forward step (lif_feed_forward_step) and, with kFires false, the leaky integrator's
+// (li_feed_forward_step), two states, v and the synaptic current i. Lanes: dt tau_mem_inv,
+// -dt tau_syn_inv, v_leak[, v_th, v_reset].
+//   i' = i + x;  h = v + (dt tau_mem_inv) ((v_leak - v) + i');  i = i' + (-dt tau_syn_inv) i'
+//   LIF: z = fire(h - v_th);  v = (1 - z) h + z v_reset   (z not detached, as Norse's step)
+//   LI:  v = h; it never fires: u = -1, so z = 0, and the spike's gradient reaches nothing
+template <class T, bool kFires>
+struct NorseCurrentFamily {
+  using opmath = T;
+  static constexpr int kStates = 2, kParams = kFires ? 5 : 3;
+  static constexpr int kMem = 0, kSyn = 1, kLeak = 2, kTh = 3, kReset = 4;
+
+  template <class V, class F>
+  C10_HOST_DEVICE V current(const StepIn<V, F>& in) const { return in.state[1] + in.x; }
+  template <class V, class F>
+  C10_HOST_DEVICE V charge(const StepIn<V, F>& in) const {
+    return in.state[0] + in.p[kMem] * ((in.p[kLeak] - in.state[0]) + current(in));
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, F>& in, V h) const {
+    if constexpr (kFires) {
+      return h - in.p[kTh];
+    } else {
+      return V(-1);
+    }
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE void next(const StepIn<V, F>& in, V h, V z, Values<V, 2>& out) const {
+    const V c = current(in);
+    if constexpr (kFires) {
+      out[0] = (V(1) - z) * h + z * in.p[kReset];
+    } else {
+      out[0] = h;
+    }
+    out[1] = c + in.p[kSyn] * c;
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE void vjp(const StepIn<V, F>& in, V h, V z, V sg, V gz, const Values<V, 2>& g_next,
+                           StepGrad<V, F>& g) const {
+    const V gv = g_next[0], c = current(in), m = in.p[kMem];
+    V gh = gv;  // reaching h
+    if constexpr (kFires) {
+      const V gu = (gz + gv * (in.p[kReset] - h)) * sg;
+      gh = gu + gv * (V(1) - z);
+      g.p[kTh] = -gu;
+      g.p[kReset] = gv * z;
+    }
+    const V gc = gh * m + g_next[1] * (V(1) + in.p[kSyn]);  // reaching i'
+    g.state[0] = gh * (V(1) - m);
+    g.state[1] = gc;
+    g.x = gc;
+    g.p[kMem] = gh * ((in.p[kLeak] - in.state[0]) + c);
+    g.p[kSyn] = g_next[1] * c;
+    g.p[kLeak] = gh * m;
+  }
+
+  static const char* lane_name(int k) {
+    return k == kMem ? "tau_mem_inv" : k == kSyn ? "tau_syn_inv" : k == kLeak ? "v_leak"
+                     : k == kTh ? "v_th" : "v_reset";
+  }
+  // schema order: tau_syn_inv, tau_mem_inv, v_leak[, v_th, v_reset], dt
+  static std::array<at::Tensor, kParams> rate_lanes(const at::Tensor& tau_syn_inv,
+                                                    const at::Tensor& tau_mem_inv,
+                                                    const at::Tensor& v_leak, double dt) {
+    std::array<at::Tensor, kParams> out;
+    out[kMem] = norse_rate(tau_mem_inv, dt);
+    out[kSyn] = norse_rate(tau_syn_inv, -dt);
+    out[kLeak] = v_leak;
+    return out;
+  }
+  static std::vector<at::Tensor> rate_gradients(const std::array<at::Tensor, kParams>& grads,
+                                                double dt) {
+    std::vector<at::Tensor> out{grads[kSyn] * (-dt), grads[kMem] * dt};
+    for (int k = kLeak; k < kParams; ++k) out.push_back(grads[k]);
+    return out;
+  }
+};
+
+template <class T>
+struct NorseLIFNeuron : NorseCurrentFamily<T, true> {
+  using Base = NorseCurrentFamily<T, true>;
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, double>;
+  static void check(const char* op, const at::Tensor& tau_syn_inv, const at::Tensor& tau_mem_inv,
+                    const at::Tensor& v_leak, const at::Tensor& v_th, const at::Tensor& v_reset,
+                    double dt) {
+    check_input(op, "tau_syn_inv", tau_syn_inv);
+    check_input(op, "tau_mem_inv", tau_mem_inv);
+    check_input(op, "v_leak", v_leak);
+    check_input(op, "v_th", v_th);
+    check_input(op, "v_reset", v_reset);
+    check_positive(op, "dt", dt);
+  }
+  NorseLIFNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                 const at::Tensor&, double) {}
+  static std::array<at::Tensor, 5> lanes(const at::Tensor& tau_syn_inv, const at::Tensor& tau_mem_inv,
+                                         const at::Tensor& v_leak, const at::Tensor& v_th,
+                                         const at::Tensor& v_reset, double dt) {
+    std::array<at::Tensor, 5> out = Base::rate_lanes(tau_syn_inv, tau_mem_inv, v_leak, dt);
+    out[Base::kTh] = v_th;
+    out[Base::kReset] = v_reset;
+    return out;
+  }
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 5>& grads,
+                                           const std::array<at::Tensor, 5>&, const at::Tensor&,
+                                           const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                           const at::Tensor&, double dt) {
+    return Base::rate_gradients(grads, dt);
+  }
+};
+
+template <class T>
+struct NorseLINeuron : NorseCurrentFamily<T, false> {
+  using Base = NorseCurrentFamily<T, false>;
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, double>;
+  static void check(const char* op, const at::Tensor& tau_syn_inv, const at::Tensor& tau_mem_inv,
+                    const at::Tensor& v_leak, double dt) {
+    check_input(op, "tau_syn_inv", tau_syn_inv);
+    check_input(op, "tau_mem_inv", tau_mem_inv);
+    check_input(op, "v_leak", v_leak);
+    check_positive(op, "dt", dt);
+  }
+  NorseLINeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) {}
+  static std::array<at::Tensor, 3> lanes(const at::Tensor& tau_syn_inv, const at::Tensor& tau_mem_inv,
+                                         const at::Tensor& v_leak, double dt) {
+    return Base::rate_lanes(tau_syn_inv, tau_mem_inv, v_leak, dt);
+  }
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 3>& grads,
+                                           const std::array<at::Tensor, 3>&, const at::Tensor&,
+                                           const at::Tensor&, const at::Tensor&, double dt) {
+    return Base::rate_gradients(grads, dt);
+  }
+};
+
+// LIFBox (lif_box_feed_forward_step), one state v, no current. Lanes: dt tau_mem_inv, v_leak,
+// v_th, v_reset.
+//   h = v + (dt tau_mem_inv) ((x + v_leak) - v);  z = fire(h - v_th)
+//   reset_value: v = (1 - z) h + z v_reset;  reset_subtract: v = (1 - z) h + z (h - v_th)
+template <class T>
+struct NorseLIFBoxNeuron {
+  using opmath = T;
+  static constexpr int kStates = 1, kParams = 4;
+  static constexpr int kMem = 0, kLeak = 1, kTh = 2, kReset = 3;
+  using Args = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, bool, double>;
+  bool subtract;
+
+  static void check(const char* op, const at::Tensor& tau_mem_inv, const at::Tensor& v_leak,
+                    const at::Tensor& v_th, const at::Tensor& v_reset, bool, double dt) {
+    check_input(op, "tau_mem_inv", tau_mem_inv);
+    check_input(op, "v_leak", v_leak);
+    check_input(op, "v_th", v_th);
+    check_input(op, "v_reset", v_reset);
+    check_positive(op, "dt", dt);
+  }
+  NorseLIFBoxNeuron(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                    bool subtract_reset, double)
+      : subtract(subtract_reset) {}
+  static const char* lane_name(int k) {
+    return k == kMem ? "tau_mem_inv" : k == kLeak ? "v_leak" : k == kTh ? "v_th" : "v_reset";
+  }
+  static std::array<at::Tensor, 4> lanes(const at::Tensor& tau_mem_inv, const at::Tensor& v_leak,
+                                         const at::Tensor& v_th, const at::Tensor& v_reset, bool,
+                                         double dt) {
+    return {norse_rate(tau_mem_inv, dt), v_leak, v_th, v_reset};
+  }
+  static std::vector<at::Tensor> gradients(const std::array<at::Tensor, 4>& grads,
+                                           const std::array<at::Tensor, 4>&, const at::Tensor&,
+                                           const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                           bool, double dt) {
+    return {grads[kMem] * dt, grads[kLeak], grads[kTh], grads[kReset]};
+  }
+
+  template <class V, class F>
+  C10_HOST_DEVICE V charge(const StepIn<V, F>& in) const {
+    return in.state[0] + in.p[kMem] * ((in.x + in.p[kLeak]) - in.state[0]);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE V fire_input(const StepIn<V, F>& in, V h) const { return h - in.p[kTh]; }
+  template <class V, class F>
+  C10_HOST_DEVICE void next(const StepIn<V, F>& in, V h, V z, Values<V, 1>& out) const {
+    out[0] = (V(1) - z) * h + z * (subtract ? h - in.p[kTh] : in.p[kReset]);
+  }
+  template <class V, class F>
+  C10_HOST_DEVICE void vjp(const StepIn<V, F>& in, V h, V z, V sg, V gz, const Values<V, 1>& g_next,
+                           StepGrad<V, F>& g) const {
+    const V gv = g_next[0], m = in.p[kMem];
+    const V target = subtract ? h - in.p[kTh] : in.p[kReset];  // what z moves v to
+    const V gu = (gz + gv * (target - h)) * sg;
+    const V gh = gu + gv * (subtract ? (V(1) - z) + z : V(1) - z);
+    g.state[0] = gh * (V(1) - m);
+    g.x = gh * m;
+    g.p[kMem] = gh * ((in.x + in.p[kLeak]) - in.state[0]);
+    g.p[kLeak] = gh * m;
+    g.p[kTh] = subtract ? -gu - gv * z : -gu;
+    g.p[kReset] = subtract ? V(0) : gv * z;
+  }
+};
+
 // The names of a family's states: v, then the table's extra states ("w", or "syn_exc,syn_inh").
 inline std::vector<std::string> neuron_state_names(const std::string& extra) {
   std::vector<std::string> names{"v"};
@@ -1125,6 +1332,11 @@ inline std::vector<std::string> neuron_state_names(const std::string& extra) {
   X(rsynaptic, RSynapticNeuron, "syn", ", Tensor recurrent_input, Tensor alpha, Tensor beta"       \
     SURROGATE_EXT_SNNTORCH_RESET ", bool reset_delay")                                            \
   X(alpha, AlphaNeuron, "syn_exc,syn_inh", ", Tensor alpha, Tensor beta" SURROGATE_EXT_SNNTORCH_RESET) \
-  X(lapicque, LapicqueNeuron, "", ", Tensor R, Tensor C, Tensor time_step" SURROGATE_EXT_SNNTORCH_RESET)
+  X(lapicque, LapicqueNeuron, "", ", Tensor R, Tensor C, Tensor time_step" SURROGATE_EXT_SNNTORCH_RESET) \
+  X(norse_lif, NorseLIFNeuron, "i",                                                               \
+    ", Tensor tau_syn_inv, Tensor tau_mem_inv, Tensor v_leak, Tensor v_th, Tensor v_reset, float dt") \
+  X(norse_lif_box, NorseLIFBoxNeuron, "",                                                         \
+    ", Tensor tau_mem_inv, Tensor v_leak, Tensor v_th, Tensor v_reset, bool subtract_reset, float dt") \
+  X(norse_li, NorseLINeuron, "i", ", Tensor tau_syn_inv, Tensor tau_mem_inv, Tensor v_leak, float dt")
 
 }  // namespace surrogate_ext

@@ -170,6 +170,16 @@ def _norse_functions() -> Dict[int, str]:
     return found
 
 
+_SUPERSPIKE = []  # norse_superspike of each native_thresholds block running, the innermost last
+
+
+def norse_superspike_active() -> bool:
+    """Whether the innermost running :func:`native_thresholds` block asked for Norse 1.1.0's
+    super-spike gradient (``norse_superspike=True``): the fused neurons of
+    :mod:`surrogate_ext.norse` follow it for ``method="super"``."""
+    return bool(_SUPERSPIKE) and _SUPERSPIKE[-1]
+
+
 @contextlib.contextmanager
 def native_thresholds(norse_superspike: bool = False):
     """Within the block, Norse's threshold functions are these: every Norse module's
@@ -184,6 +194,9 @@ def native_thresholds(norse_superspike: bool = False):
     ``norse_superspike=True``: method ``"super"`` and ``super_fn`` compute Norse 1.1.0's gradient
     as coded, 1/(|x| + 1)^2 whatever alpha is, so that a model tuned on Norse keeps its gradients;
     by default they compute 1/(alpha |x| + 1)^2.
+
+    The fused neurons of :mod:`surrogate_ext.norse` (``LIF``, ``LIFCell``, ...) follow
+    ``norse_superspike`` within the block (:func:`norse_superspike_active`).
 
     The replacement is process-wide while the block runs (not thread-local), and reaches calls
     made from Python: TorchScript code compiled before keeps what it compiled. Contexts nest.
@@ -200,9 +213,11 @@ def native_thresholds(norse_superspike: bool = False):
             if name is not None and attr in ROUTED:
                 saved.append((module, attr, value))
                 setattr(module, attr, routes[name])
+    _SUPERSPIKE.append(bool(norse_superspike))
     try:
         yield
     finally:
+        _SUPERSPIKE.pop()
         for module, attr, value in reversed(saved):
             setattr(module, attr, value)
 
