@@ -26,10 +26,23 @@ def fake_spikingjelly2(tmp_path, monkeypatch):
         "    from spikingjelly import VERSION\n"
         "    return VERSION, spikingjelly.logger.__name__\n")
     (pkg / "activation_based" / "base.py").write_text("X = 1\n")
-    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    # as in a process that has not reached SpikingJelly 2.0 yet (another test of this worker may
+    # have): without its finder and its modules, which come back afterwards. The import system
+    # writes into the interpreter's own module dict, so they are taken out of that one.
+    def aliased(name):
+        return name == peers.ALIAS or name.startswith(peers.ALIAS + ".")
+
+    real = {name: m for name, m in sys.modules.items() if aliased(name)}
+    for name in real:
+        del sys.modules[name]
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if not isinstance(f, peers._RenamingFinder)])
     monkeypatch.setattr(sys, "modules", dict(sys.modules))
     monkeypatch.setenv("SURROGATE_EXT_SPIKINGJELLY2", str(tmp_path))
-    return tmp_path
+    yield tmp_path
+    monkeypatch.undo()
+    for name in [name for name in sys.modules if aliased(name)]:
+        del sys.modules[name]
+    sys.modules.update(real)
 
 
 def _spikingjelly_modules():
