@@ -11,8 +11,9 @@ The test files are Norse's at the tag v1.1.0: by default those the release ships
 installed ``norse`` package (``norse/torch/**/test/test_*.py``; the script checks the version), or
 those of a checkout of the tag (``git clone --branch v1.1.0 https://github.com/norse/norse``) given
 with ``--tests``: the ``norse`` directory holding ``torch/``. The tests run on the package that
-imports as ``norse`` (the installed one). Printed: passed and failed per mode, and the tests that
-fail only with ours, with the first line of each one's error.
+imports as ``norse`` (the installed one). Printed: passed and failed per mode, the tests that fail
+on the peer (and whether they also fail with ours), and those that fail only with ours, with the
+first line of each one's error.
 
 Not a test of this project's suite (its name does not start with test_): a program that prints a
 table, to run by hand.
@@ -125,9 +126,13 @@ def main(argv=None) -> int:
     for mode in MODES:
         outcomes = [o for o, _ in results[mode].values()]
         print(f"  {mode:<12} {outcomes.count('passed'):>7} {outcomes.count('failed'):>7} {outcomes.count('skipped'):>8}")
+    failing = {mode: sorted(t for t, (o, _) in results[mode].items() if o == "failed") for mode in MODES}
+    print(f"\nfailing on the peer ({len(failing['peer'])}), and in which other modes:")
+    for t in failing["peer"]:
+        also = [m for m in MODES[1:] if t in failing[m]]
+        print(f"  {t} [{', '.join(also) or 'passes with ours'}]: {results['peer'][t][1][:160]}")
     for mode in MODES[1:]:
-        only = sorted(t for t, (o, _) in results[mode].items()
-                      if o == "failed" and results["peer"].get(t, ("failed",))[0] != "failed")
+        only = [t for t in failing[mode] if results["peer"].get(t, ("failed",))[0] != "failed"]
         print(f"\nfailing only with {mode} ({len(only)}):")
         for t in only:
             print(f"  {t}: {results[mode][t][1][:160]}")
