@@ -88,10 +88,6 @@ class PeerSurrogate:
                                else (self.op_args, self.grad_scale))
         return tuple(a.format(**names) for a in op_args), grad_scale.format(**names)
 
-    def op_for(self, *args, **kwargs) -> str:
-        """The row the peer's arguments are computed by (``at_zero.op`` where its parameter is 0)."""
-        return self.at_zero.op if self._at_zero(self._values(args, kwargs)) else self.op
-
     def _values(self, args, kwargs) -> dict:
         values = {p.name: p.default for p in self.params}
         values.update(zip(self.param_names, args))
@@ -103,12 +99,18 @@ class PeerSurrogate:
     def _at_zero(self, scope: dict) -> bool:
         return self.at_zero is not None and scope[self.at_zero.param] == 0.0
 
-    def bind(self, *args, **kwargs) -> Tuple[Tuple[float, ...], float]:
-        """(the row's parameter values, the gradient's multiplier) for the peer's arguments,
-        defaults filled in: what the operator (:meth:`op_for`) is called with."""
+    def call(self, *args, **kwargs) -> Tuple[str, Tuple[float, ...], float]:
+        """(the operator, its parameter values, the gradient's multiplier) for the peer's
+        arguments, defaults filled in: ``at_zero.op`` where its parameter is 0, else ``op``."""
         scope = self._values(args, kwargs)
-        op_args, grad_scale = self.expressions("{}", self._at_zero(scope))
-        return tuple(float(eval(a, {}, scope)) for a in op_args), float(eval(grad_scale, {}, scope))
+        at_zero = self._at_zero(scope)
+        op_args, grad_scale = self.expressions("{}", at_zero)
+        return ((self.at_zero.op if at_zero else self.op), tuple(float(eval(a, {}, scope)) for a in op_args),
+                float(eval(grad_scale, {}, scope)))
+
+    def bind(self, *args, **kwargs) -> Tuple[Tuple[float, ...], float]:
+        """:meth:`call`'s parameter values and gradient multiplier."""
+        return self.call(*args, **kwargs)[1:]
 
     def signature(self) -> str:
         """The peer's parameters as its signature writes them: ``slope=25``."""

@@ -185,8 +185,8 @@ def threshold_call(method, alpha, norse_superspike: bool = False):
                                param.positive, row.zero_ok(param.name))
     if norse_superspike and method == "super":
         alpha = 1.0
-    params, grad_scale = row.bind(alpha)
-    return row.op_for(alpha), params, dict(strict=row.strict, grad_scale=grad_scale)
+    op, params, grad_scale = row.call(alpha)
+    return op, params, dict(strict=row.strict, grad_scale=grad_scale)
 
 
 # --- The modules --------------------------------------------------------------------------------
