@@ -1,4 +1,4 @@
-"""torch.compile support (surrogate_ext.inductor): Inductor sees every elementwise operator's
+"""torch.compile support (surrogate_ext.core.inductor): Inductor sees every elementwise operator's
 formula and fuses it, forward and backward; torch.export, aot_eager and TorchScript keep the
 operators; the fused neurons stay operator calls under Inductor.
 

@@ -1,4 +1,4 @@
-"""The CUDA snippets of surrogate_ext.cuda_code: structure, float literals, and values once compiled by nvcc."""
+"""The CUDA snippets of surrogate_ext.core.cuda_code: structure, float literals, and values once compiled by nvcc."""
 import math
 import os
 import re
